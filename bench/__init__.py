@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench-*`; they print and write JSON, they never assert."""

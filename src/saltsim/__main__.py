@@ -1,0 +1,5 @@
+import sys
+
+from saltsim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,171 @@
+"""The asyncio event client: the same names as ``EventClient``, as coroutines."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from saltsim._listen import ListenerCore, ListenerCounters
+from saltsim.client import _LATE_FRAMES, DEFAULT_PUB, DEFAULT_PULL, READY_TAG
+from saltsim.errors import EventTimeoutError
+from saltsim.event import Event
+from saltsim.tags import compile_matcher
+from saltsim.wire import pack_frame
+
+__all__ = ["AsyncEventClient"]
+
+
+class AsyncEventClient:
+    """Fire onto and listen to one bus from asyncio code. ``async with`` closes it."""
+
+    def __init__(
+        self,
+        pub_address: str = DEFAULT_PUB,
+        pull_address: str = DEFAULT_PULL,
+        *,
+        listen: bool = True,
+        context: zmq.asyncio.Context | None = None,
+        fire_timeout: float = 5.0,
+        hwm: int = 10_000,
+        pending_max: int = 10_000,
+    ) -> None:
+        self.pub_address = pub_address
+        self.pull_address = pull_address
+        self._own_context = context is None
+        self._context = context or zmq.asyncio.Context()
+        self._fire_timeout = fire_timeout
+        self._hwm = hwm
+        self._core = ListenerCore(pending_max)
+        self._sub: zmq.asyncio.Socket | None = None
+        self._push: zmq.asyncio.Socket | None = None
+        if listen:
+            self.connect_pub()
+
+    def connect_pub(self) -> None:
+        if self._sub is None:
+            sub = self._context.socket(zmq.SUB)
+            sub.setsockopt(zmq.LINGER, 0)
+            sub.setsockopt(zmq.RCVHWM, self._hwm)
+            sub.setsockopt(zmq.SUBSCRIBE, b"")
+            sub.connect(self.pub_address)
+            self._sub = sub
+
+    def connect_pull(self) -> None:
+        if self._push is None:
+            push = self._context.socket(zmq.PUSH)
+            push.setsockopt(zmq.LINGER, int(self._fire_timeout * 1000))
+            push.setsockopt(zmq.SNDHWM, self._hwm)
+            push.connect(self.pull_address)
+            self._push = push
+
+    def close(self) -> None:
+        for sock in (self._sub, self._push):
+            if sock is not None:
+                sock.close()
+        self._sub = self._push = None
+        if self._own_context:
+            self._context.term()
+            self._own_context = False
+
+    async def __aenter__(self) -> AsyncEventClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    async def fire_event(self, data: dict[Any, Any], tag: str) -> bool:
+        """Send one event; False when the bus did not take it within ``fire_timeout``."""
+        frame = pack_frame(tag, data)
+        self.connect_pull()
+        assert self._push is not None
+        try:
+            await asyncio.wait_for(self._push.send(frame), self._fire_timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def subscribe(self, tag: str = "", match_type: str | None = None) -> None:
+        self._core.subscribe(tag, match_type)
+
+    def unsubscribe(self, tag: str = "", match_type: str | None = None) -> None:
+        self._core.unsubscribe(tag, match_type)
+
+    async def get_event(
+        self,
+        wait: float = 5,
+        tag: str = "",
+        full: bool = False,
+        match_type: str | None = None,
+        no_block: bool = False,
+    ) -> Any:
+        event = await self.next_event(0 if no_block else wait, tag, match_type)
+        if event is None:
+            return None
+        return event if full else event.full
+
+    async def next_event(
+        self, wait: float = 5, tag: str = "", match_type: str | None = None
+    ) -> Event | None:
+        self.connect_pub()
+        assert self._sub is not None
+        match = compile_matcher(tag, match_type)
+        event = self._core.take_pending(match)
+        if event is not None:
+            return event
+        deadline = time.monotonic() + wait
+        late = _LATE_FRAMES
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                if not await self._sub.poll(int(remaining * 1000) + 1):
+                    continue
+            elif late == 0 or not await self._sub.poll(0):
+                return None
+            else:
+                late -= 1
+            event = self._core.accept(await self._sub.recv(), match)
+            if event is not None:
+                return event
+
+    async def iter_events(
+        self, tag: str = "", full: bool = False, match_type: str | None = None
+    ) -> AsyncIterator[Any]:
+        while True:
+            event = await self.next_event(3600, tag, match_type)
+            if event is not None:
+                yield event if full else event.full
+
+    async def wait_for(self, tag: str, timeout: float = 10, match_type: str | None = None) -> Event:
+        event = await self.next_event(timeout, tag, match_type)
+        if event is None:
+            raise EventTimeoutError(
+                f"{match_type or 'startswith'}:{tag!r}",
+                timeout,
+                self._core.recent_tags(),
+                "check the tag, and arm the listener (wait_ready) before acting",
+            )
+        return event
+
+    async def wait_ready(self, timeout: float = 10) -> None:
+        probe = f"{READY_TAG}/{uuid.uuid4().hex}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await self.fire_event({"probe": probe}, probe) and await self.next_event(
+                0.05, probe
+            ):
+                return
+        raise EventTimeoutError(probe, timeout, [], f"is a bus serving {self.pub_address}?")
+
+    @property
+    def counters(self) -> ListenerCounters:
+        return self._core.counters
+
+    @property
+    def lost(self) -> int:
+        return self._core.counters.lost
