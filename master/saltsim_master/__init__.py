@@ -1,0 +1,6 @@
+"""The saltsim master daemon."""
+
+from saltsim_master.config import MasterConfig
+from saltsim_master.master import Master
+
+__all__ = ["Master", "MasterConfig"]

@@ -1,0 +1,94 @@
+"""``_auth``: decide pend / accept / reject / denied / full as Salt's master does.
+
+Fires ``salt/auth`` on every request (not once per minion), with EVENTS.md's
+payloads for each dialect. An invalid id or an unusable key gets a refusal and
+no event. An accepted sign-in receives the publish key and a fresh per-minion
+request key, both encrypted to the minion's own public key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from saltsim.crypto import CryptoError, encrypt_to, load_public, new_session_key
+from saltsim_master.config import MasterConfig
+from saltsim_master.keys import KeyStore, valid_id
+from saltsim_master.sessions import Sessions
+
+__all__ = ["Authenticator"]
+
+
+class Fire(Protocol):
+    def __call__(self, tag: str, data: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class Authenticator:
+    config: MasterConfig
+    keys: KeyStore
+    sessions: Sessions
+    fire: Fire
+
+    def handle(self, load: dict[str, Any]) -> dict[str, Any]:
+        minion_id, pem = load.get("id"), load.get("pub")
+        if not valid_id(minion_id):
+            return {"ok": False, "error": "invalid minion id"}
+        assert isinstance(minion_id, str)
+        if not isinstance(pem, str):
+            return {"ok": False, "error": "missing public key"}
+        try:
+            public = load_public(pem)
+        except CryptoError as exc:
+            return {"ok": False, "error": str(exc)}
+        act = self._decide(minion_id, pem)
+        self._fire_auth(act, minion_id, pem)
+        if act != "accept":
+            return {"ok": True, "act": act}
+        request_key = new_session_key()
+        self.sessions.open(minion_id, request_key)
+        return {
+            "ok": True,
+            "act": "accept",
+            "publish_key": encrypt_to(public, self.sessions.publish_key),
+            "request_key": encrypt_to(public, request_key),
+            "publish_port": self.config.publish_port,
+        }
+
+    def _decide(self, minion_id: str, pem: str) -> str:
+        """Salt's order: full, rejected, open mode, key mismatch, accepted, auto-accept."""
+        keys, cfg = self.keys, self.config
+        state = keys.state(minion_id)
+        if cfg.max_minions and state != "accepted" and keys.accepted_count() >= cfg.max_minions:
+            return "full"
+        if state == "rejected":
+            return "reject"
+        if cfg.open_mode:
+            return self._store_accepted(minion_id, pem)
+        if state is not None and keys.pub(minion_id, state) != pem:
+            keys.put("denied", minion_id, pem)
+            return "denied"
+        if state == "accepted":
+            return "accept"
+        if cfg.auto_accept:
+            return self._store_accepted(minion_id, pem)
+        if state is None:
+            keys.put("pending", minion_id, pem)
+        return "pend"
+
+    def _store_accepted(self, minion_id: str, pem: str) -> str:
+        """Open mode and auto-accept: this key becomes the accepted one, whatever was there."""
+        self.keys.remove(minion_id)
+        self.keys.put("accepted", minion_id, pem)
+        return "accept"
+
+    def _fire_auth(self, act: str, minion_id: str, pem: str) -> None:
+        data: dict[str, Any] = {
+            "result": act in ("pend", "accept"),
+            "act": act,
+            "id": minion_id,
+            "pub": pem,
+        }
+        if act == "reject" and self.config.dialect == "3006":
+            del data["act"]
+        self.fire("salt/auth", data)

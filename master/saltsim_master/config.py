@@ -1,0 +1,44 @@
+"""The master's settings: one YAML file, ``SALTSIM_*`` environment, explicit arguments."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from saltsim.errors import ConfigError
+from saltsim.stamp import DIALECTS
+
+__all__ = ["MasterConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class MasterConfig:
+    """Defaults follow Salt's where Salt has the option; times are seconds."""
+
+    interface: str = "127.0.0.1"  # Salt binds 0.0.0.0; saltsim keeps to loopback unless told
+    publish_port: int = 4505  # PUB: encrypted job loads
+    ret_port: int = 4506  # ROUTER: _auth, _return, _minion_event, heartbeats, clients
+    bus_pub_port: int = 4512  # event bus PUB (listeners)
+    bus_pull_port: int = 4513  # event bus PULL (firers)
+    pki_dir: str = "/tmp/saltsim/master/pki"
+    cachedir: str = "/tmp/saltsim/master/cache"
+    dialect: str = "3008"  # "3008" or "3006": every payload difference of EVENTS.md
+    auto_accept: bool = False
+    open_mode: bool = False  # accept every key, even one that differs from the stored key
+    max_minions: int = 0  # 0: no limit
+    presence_events: bool = False  # Salt's default; scenarios turn it on
+    loop_interval: float = 60.0  # maintenance and presence tick
+    heartbeat_timeout: float = 10.0  # a minion silent this long is not connected
+    max_load_size: int = 1_048_576  # larger requests are refused (and counted)
+    job_timeout: float = 5.0  # Salt's -t default for the CLI's wait for returns
+    bus_hwm: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.dialect not in DIALECTS:
+            raise ConfigError(f"dialect must be one of {', '.join(DIALECTS)}, not {self.dialect!r}")
+        if self.loop_interval <= 0 or self.heartbeat_timeout <= 0:
+            raise ConfigError("loop_interval and heartbeat_timeout must be positive")
+        if self.max_minions < 0:
+            raise ConfigError("max_minions must be 0 (no limit) or positive")
+
+    def address(self, port: int) -> str:
+        return f"tcp://{self.interface}:{port}"

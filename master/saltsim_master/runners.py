@@ -1,0 +1,113 @@
+"""Master-side runners (``saltsim run``), named and shaped as Salt's.
+
+``manage.status`` really pings: it publishes ``test.ping`` to ``*`` and waits,
+so its job's events appear between the runner's ``new`` and ``ret``, as in Salt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from saltsim_master.master import Master
+
+__all__ = ["RUNNERS", "RunnerError", "run_runner"]
+
+Runner = Callable[..., Awaitable[Any]]
+
+
+class RunnerError(Exception):
+    """A runner's own failure, reported as its return with ``success: False``."""
+
+
+async def _status(master: Master, timeout: float | None = None) -> dict[str, list[str]]:
+    published = master.publish({"tgt": "*", "tgt_type": "glob", "fun": "test.ping", "arg": []})
+    if not published["jid"]:
+        return {"up": [], "down": []}
+    wait = master.config.job_timeout if timeout is None else float(timeout)
+    returns = await master.wait_returns(published["jid"], wait)
+    up = sorted(returns)
+    return {"up": up, "down": sorted(set(published["minions"]) - set(up))}
+
+
+async def manage_status(master: Master, timeout: float | None = None) -> dict[str, list[str]]:
+    return await _status(master, timeout)
+
+
+async def manage_up(master: Master, timeout: float | None = None) -> list[str]:
+    return (await _status(master, timeout))["up"]
+
+
+async def manage_down(master: Master, timeout: float | None = None) -> list[str]:
+    return (await _status(master, timeout))["down"]
+
+
+async def manage_present(master: Master) -> list[str]:
+    return sorted(master.connected())
+
+
+async def manage_not_present(master: Master) -> list[str]:
+    return sorted(set(master.keys.list("accepted")) - master.connected())
+
+
+async def jobs_list_jobs(master: Master) -> dict[str, dict[str, Any]]:
+    listing = {}
+    for jid in master.jobs.jids():
+        job = master.jobs.get(jid)
+        if job is None:
+            continue
+        listing[jid] = {
+            "Function": job.load.get("fun"),
+            "Arguments": job.load.get("arg", []),
+            "Target": job.load.get("tgt"),
+            "Target-type": job.load.get("tgt_type"),
+            "User": job.load.get("user"),
+            "StartTime": job.start,
+        }
+    return listing
+
+
+async def jobs_lookup_jid(master: Master, jid: str) -> dict[str, Any]:
+    job = master.jobs.get(str(jid))
+    if job is None:
+        return {}
+    return {minion: ret.get("return") for minion, ret in job.returns.items()}
+
+
+async def test_sleep(master: Master, length: float = 1) -> bool:
+    await asyncio.sleep(float(length))
+    return True
+
+
+async def test_arg(master: Master, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    return {"args": list(args), "kwargs": kwargs}
+
+
+async def test_raise(master: Master, message: str = "raised on request") -> None:
+    raise RunnerError(message)
+
+
+RUNNERS: dict[str, Runner] = {
+    "manage.status": manage_status,
+    "manage.up": manage_up,
+    "manage.down": manage_down,
+    "manage.present": manage_present,
+    "manage.not_present": manage_not_present,
+    "jobs.list_jobs": jobs_list_jobs,
+    "jobs.lookup_jid": jobs_lookup_jid,
+    "test.sleep": test_sleep,
+    "test.arg": test_arg,
+    "test.raise": test_raise,
+}
+
+
+async def run_runner(master: Master, fun: str, arg: list[Any], kwarg: dict[str, Any]) -> Any:
+    runner = RUNNERS.get(fun)
+    if runner is None:
+        raise RunnerError(f"'{fun}' is not available.")
+    try:
+        return await runner(master, *arg, **kwarg)
+    except TypeError as exc:
+        raise RunnerError(f"{fun}: {exc}") from exc

@@ -1,0 +1,7 @@
+"""The saltsim minion daemon and swarm."""
+
+from saltsim_minion.config import MinionConfig
+from saltsim_minion.minion import EXIT_REJECTED, Minion, Rejected
+from saltsim_minion.swarm import Swarm
+
+__all__ = ["EXIT_REJECTED", "Minion", "MinionConfig", "Rejected", "Swarm"]

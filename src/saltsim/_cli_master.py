@@ -1,0 +1,197 @@
+"""``saltsim cmd``, ``saltsim run`` and ``saltsim key``: salt, salt-run and salt-key habits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+import yaml
+
+from saltsim.masterclient import MasterClient, read_token
+from saltsim.output import nested
+
+__all__ = ["add_master_commands"]
+
+_KWARG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
+
+
+def _yamlify(text: str) -> Any:
+    """Salt's CLI argument typing: ``1`` is an int, ``true`` a bool, ``{a: 1}`` a dict."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return text if value is None and text not in ("null", "~", "None") else value
+
+
+def parse_args(words: list[str]) -> tuple[list[Any], dict[str, Any]]:
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for word in words:
+        match = _KWARG.match(word)
+        if match:
+            kwargs[match.group(1)] = _yamlify(match.group(2))
+        else:
+            args.append(_yamlify(word))
+    return args, kwargs
+
+
+def _client(args: argparse.Namespace) -> MasterClient:
+    from saltsim_master.config import MasterConfig
+
+    from saltsim.config import load_config
+
+    cfg = load_config(MasterConfig, args.config)
+    host = "127.0.0.1" if cfg.interface in ("0.0.0.0", "") else cfg.interface
+    return MasterClient(
+        f"tcp://{host}:{cfg.ret_port}",
+        read_token(cfg.pki_dir),
+        bus_pub=f"tcp://{host}:{cfg.bus_pub_port}",
+        bus_pull=f"tcp://{host}:{cfg.bus_pull_port}",
+        timeout=args.timeout if args.timeout else 30.0,
+    )
+
+
+def _print(value: Any, out: str) -> None:
+    if out == "json":
+        print(json.dumps(value, indent=4, sort_keys=True, default=repr))
+    else:
+        print(nested(value))
+
+
+def cmd_cmd(args: argparse.Namespace) -> int:
+    tgt_type = args.tgt_type or "glob"
+    fun_args, kwargs = parse_args(args.args)
+    with _client(args) as client:
+        returns, expected = client.cmd(
+            args.target, args.fun, fun_args, kwargs, tgt_type, timeout=args.timeout or 5.0
+        )
+    if not expected:
+        print("No minions matched the target. No command was sent, no jid was assigned.")
+        print("ERROR: No return received", file=sys.stderr)
+        return 2
+    shown: dict[str, Any] = {m: returns[m]["return"] for m in expected if m in returns}
+    for minion_id in expected:
+        if minion_id not in returns:
+            shown[minion_id] = "Minion did not return. [No response]"
+    _print(shown, args.out)
+    failed = any(not r.get("success", False) for r in returns.values())
+    return 1 if failed or len(returns) < len(expected) else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    fun_args, kwargs = parse_args(args.args)
+    with _client(args) as client:
+        reply = client.runner(args.fun, fun_args, kwargs)
+    _print(reply["return"], args.out)
+    return 0 if reply["success"] else 1
+
+
+_HEADINGS = {
+    "accepted": "Accepted Keys:",
+    "denied": "Denied Keys:",
+    "pending": "Unaccepted Keys:",
+    "rejected": "Rejected Keys:",
+}
+_ACTIONS = {
+    "accept": ("accepted", "The following keys are going to be accepted:", "n/Y"),
+    "reject": ("rejected", "The following keys are going to be rejected:", "n/Y"),
+    "delete": ("deleted", "The following keys are going to be deleted:", "N/y"),
+}
+
+
+def _listing(keys: dict[str, list[str]]) -> str:
+    lines: list[str] = []
+    for state in ("accepted", "denied", "pending", "rejected"):
+        if state in keys:
+            lines.append(_HEADINGS[state])
+            lines.extend(keys[state])
+    return "\n".join(lines)
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    chosen = [
+        (fun, match)
+        for fun, match in (
+            ("accept", args.accept),
+            ("accept", "*" if args.accept_all else None),
+            ("reject", args.reject),
+            ("reject", "*" if args.reject_all else None),
+            ("delete", args.delete),
+            ("delete", "*" if args.delete_all else None),
+        )
+        if match
+    ]
+    if len(chosen) > 1:
+        print("saltsim key: error: give one of -a, -A, -r, -R, -d, -D", file=sys.stderr)
+        return 2
+    with _client(args) as client:
+        if not chosen:
+            print(_listing(client.key("list")))
+            return 0
+        fun, match = chosen[0]
+        flags = {
+            "include_accepted": args.include_accepted,
+            "include_rejected": args.include_rejected,
+        }
+        targets = client.key(fun, match, dry_run=True, **flags)
+        if not targets:
+            wanted = {"accept": "unaccepted", "reject": "pending", "delete": ""}[fun]
+            print(f"The key glob '{match}' does not match any {wanted} keys.".replace("  ", " "))
+            return 1
+        done_word, question, default = _ACTIONS[fun]
+        print(question)
+        print(_listing(targets))
+        if not args.yes:
+            answer = input(f"Proceed? [{default}] ").strip().lower()
+            proceed = answer.startswith("y") or (answer == "" and default == "n/Y")
+            if not proceed:
+                return 1
+        done = client.key(fun, match, **flags)
+    for ids in done.values():
+        for minion_id in ids:
+            print(f"Key for minion {minion_id} {done_word}.")
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", help="the master's YAML config file")
+    parser.add_argument("-t", "--timeout", type=float, help="seconds to wait for returns")
+    parser.add_argument("--out", choices=["nested", "json"], default="nested")
+
+
+def add_master_commands(sub: Any) -> None:
+    cmd = sub.add_parser("cmd", help="run an execution function on minions (salt)")
+    _common(cmd)
+    group = cmd.add_mutually_exclusive_group()
+    group.add_argument("-L", "--list", dest="tgt_type", action="store_const", const="list")
+    group.add_argument("-G", "--grain", dest="tgt_type", action="store_const", const="grain")
+    group.add_argument("-E", "--pcre", dest="tgt_type", action="store_const", const="pcre")
+    group.add_argument("-C", "--compound", dest="tgt_type", action="store_const", const="compound")
+    cmd.add_argument("target")
+    cmd.add_argument("fun")
+    cmd.add_argument("args", nargs="*", help="arguments; key=value for keyword arguments")
+    cmd.set_defaults(func=cmd_cmd)
+
+    run = sub.add_parser("run", help="run a runner on the master (salt-run)")
+    _common(run)
+    run.add_argument("fun")
+    run.add_argument("args", nargs="*")
+    run.set_defaults(func=cmd_run)
+
+    key = sub.add_parser("key", help="manage minion keys through the master (salt-key)")
+    _common(key)
+    key.add_argument("-L", "--list-all", action="store_true", help="list every key")
+    key.add_argument("-a", "--accept", metavar="ID")
+    key.add_argument("-A", "--accept-all", action="store_true")
+    key.add_argument("-r", "--reject", metavar="ID")
+    key.add_argument("-R", "--reject-all", action="store_true")
+    key.add_argument("-d", "--delete", metavar="ID")
+    key.add_argument("-D", "--delete-all", action="store_true")
+    key.add_argument("-y", "--yes", action="store_true", help="answer yes to every question")
+    key.add_argument("--include-accepted", action="store_true")
+    key.add_argument("--include-rejected", action="store_true")
+    key.set_defaults(func=cmd_key)

@@ -1,0 +1,242 @@
+"""The local backend: master and minions as processes on 127.0.0.1 with free ports.
+
+For machines without a Docker engine and for fast tests. Faults map to signals:
+stop is SIGTERM, kill SIGKILL, pause SIGSTOP, unpause SIGCONT. Network
+disconnect has no process equivalent here and says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from saltsim.client import EventClient
+from saltsim.masterclient import MasterClient, read_token
+from saltsim.testbed._proc import Child
+from saltsim.testbed.base import NotSupportedError, TestbedError
+
+__all__ = ["LocalTestbed", "free_ports"]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free TCP ports on 127.0.0.1 (held open together so none repeats)."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            socks.append(sock)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@dataclasses.dataclass
+class _MinionSpec:
+    argv: list[str]
+    child: Child | None = None
+
+
+class LocalTestbed:
+    """A master and any number of minion processes; a context manager."""
+
+    backend = "local"
+
+    def __init__(
+        self,
+        workdir: str | Path | None = None,
+        *,
+        dialect: str = "3008",
+        master_options: dict[str, Any] | None = None,
+        minion_options: dict[str, Any] | None = None,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="saltsim-local-"))
+        self.dialect = dialect
+        self.start_timeout = start_timeout
+        ports = free_ports(4)
+        self.ports = dict(
+            zip(("publish_port", "ret_port", "bus_pub_port", "bus_pull_port"), ports, strict=True)
+        )
+        self.master_options: dict[str, Any] = {
+            "interface": "127.0.0.1",
+            "dialect": dialect,
+            "pki_dir": str(self.workdir / "master" / "pki"),
+            "cachedir": str(self.workdir / "master" / "cache"),
+            **self.ports,
+            **(master_options or {}),
+        }
+        self.minion_options: dict[str, Any] = {"dialect": dialect, **(minion_options or {})}
+        self.master_config = self.workdir / "master.yaml"
+        self._master: Child | None = None
+        self._minions: dict[str, _MinionSpec] = {}
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> LocalTestbed:
+        try:
+            self.master_config.write_text(yaml.safe_dump(self.master_options))
+            self._start_master()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start_master(self) -> None:
+        child = Child(
+            "master",
+            [sys.executable, "-m", "saltsim_master", "-c", str(self.master_config), "-l", "info"],
+            self.workdir / "logs" / "master.log",
+        )
+        child.start(pump=False)
+        self._master = child
+        child.wait_line("ready", self.start_timeout)
+
+    def close(self) -> None:
+        for spec in self._minions.values():
+            if spec.child is not None:
+                spec.child.stop(5)
+        if self._master is not None:
+            self._master.stop(10)
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LocalTestbed:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- clients --------------------------------------------------------------------
+    @property
+    def bus_pub(self) -> str:
+        return f"tcp://127.0.0.1:{self.ports['bus_pub_port']}"
+
+    @property
+    def bus_pull(self) -> str:
+        return f"tcp://127.0.0.1:{self.ports['bus_pull_port']}"
+
+    def listener(self) -> EventClient:
+        """An event client on the master bus, armed (it provably receives) on return."""
+        client = EventClient(self.bus_pub, self.bus_pull)
+        try:
+            client.wait_ready(10)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def client(self) -> MasterClient:
+        return MasterClient(
+            f"tcp://127.0.0.1:{self.ports['ret_port']}",
+            read_token(self.master_options["pki_dir"]),
+            bus_pub=self.bus_pub,
+            bus_pull=self.bus_pull,
+        )
+
+    # -- minions --------------------------------------------------------------------
+    def _minion_argv(self, extra: list[str], options: dict[str, Any], name: str) -> list[str]:
+        config = self.workdir / "minions" / f"{name}.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        merged = {
+            "master": "127.0.0.1",
+            "master_port": self.ports["ret_port"],
+            **self.minion_options,
+            **options,
+        }
+        config.write_text(yaml.safe_dump(merged))
+        return [sys.executable, "-m", "saltsim_minion", "-c", str(config), "-l", "info", *extra]
+
+    def add_minion(
+        self, minion_id: str, start: bool = True, *, name: str | None = None, **options: Any
+    ) -> None:
+        """A minion process; ``name`` is its handle here (default: its id), so two
+        processes may claim one id (a denied key)."""
+        name = name or minion_id
+        if name in self._minions:
+            raise TestbedError(f"minion {name} already exists")
+        pki = str(options.pop("pki_dir", self.workdir / "minions" / name / "pki"))
+        argv = self._minion_argv(["--id", minion_id, "--pki-dir", pki], options, name)
+        self._minions[name] = _MinionSpec(argv)
+        if start:
+            self.start_minion(name)
+
+    def add_swarm(
+        self, prefix: str, count: int, keys_dir: str | None = None, **options: Any
+    ) -> None:
+        """``count`` minions ``prefix-1..N`` in one process; keys cached in ``keys_dir``."""
+        name = f"swarm-{prefix}"
+        keys = keys_dir or str(self.workdir / "swarm-keys")
+        argv = self._minion_argv(
+            ["--swarm", str(count), "--prefix", prefix, "--keys-dir", keys], options, name
+        )
+        self._minions[name] = _MinionSpec(argv)
+        self.start_minion(name)
+
+    def _spec(self, minion_id: str) -> _MinionSpec:
+        try:
+            return self._minions[minion_id]
+        except KeyError:
+            raise TestbedError(f"no minion {minion_id!r}; add_minion() it first") from None
+
+    def start_minion(self, minion_id: str) -> None:
+        spec = self._spec(minion_id)
+        if spec.child is not None and spec.child.alive:
+            raise TestbedError(f"minion {minion_id} is already running")
+        spec.child = Child(minion_id, spec.argv, self.workdir / "logs" / f"{minion_id}.log")
+        spec.child.start()
+
+    def _child(self, minion_id: str) -> Child:
+        child = self._spec(minion_id).child
+        if child is None:
+            raise TestbedError(f"minion {minion_id} was never started")
+        return child
+
+    def stop_minion(self, minion_id: str) -> None:
+        self._child(minion_id).stop()
+
+    def kill_minion(self, minion_id: str) -> None:
+        self._child(minion_id).kill()
+
+    def pause_minion(self, minion_id: str) -> None:
+        self._child(minion_id).signal(signal.SIGSTOP)
+
+    def unpause_minion(self, minion_id: str) -> None:
+        self._child(minion_id).signal(signal.SIGCONT)
+
+    def minion_exit_code(self, minion_id: str, timeout: float = 10.0) -> int:
+        child = self._child(minion_id)
+        assert child.proc is not None
+        return child.proc.wait(timeout)
+
+    def disconnect_minion(self, minion_id: str) -> None:
+        raise NotSupportedError(
+            "network disconnect is not supported by the local backend; "
+            "use the docker backend (or pause_minion for a silent minion)"
+        )
+
+    def reconnect_minion(self, minion_id: str) -> None:
+        self.disconnect_minion(minion_id)
+
+    # -- master ---------------------------------------------------------------------
+    def stop_master(self) -> None:
+        if self._master is not None:
+            self._master.stop()
+
+    def restart_master(self) -> None:
+        """Stop and start the master on the same ports, pki and cache (a kept volume)."""
+        self.stop_master()
+        self._start_master()
+
+    def logs(self, name: str) -> str:
+        child = self._master if name == "master" else self._spec(name).child
+        return child.tail(200) if child is not None else ""

@@ -1,0 +1,98 @@
+"""The saltsim CLI against a running master: salt-key, salt and salt-run habits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from saltsim.testbed.local import LocalTestbed
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture(scope="module")
+def bed() -> Iterator[LocalTestbed]:
+    with LocalTestbed(minion_options={"acceptance_wait_time": 0.3}) as tb, tb.listener() as events:
+        tb.add_minion("cli1")
+        events.wait_for("salt/auth", 20)
+        yield tb
+
+
+def saltsim(bed: LocalTestbed, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "saltsim", *args[:1], "-c", str(bed.master_config), *args[1:]],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_key_list_accept_and_cmd(bed: LocalTestbed) -> None:
+    listing = saltsim(bed, "key", "-L")
+    assert listing.returncode == 0
+    assert listing.stdout.splitlines() == [
+        "Accepted Keys:",
+        "Denied Keys:",
+        "Unaccepted Keys:",
+        "cli1",
+        "Rejected Keys:",
+    ]
+    declined = saltsim(bed, "key", "-a", "cli1", stdin="n\n")
+    assert declined.returncode == 1 and "Proceed? [n/Y]" in declined.stdout
+    with bed.listener() as events:
+        accepted = saltsim(bed, "key", "-a", "cli1", "-y")
+        assert accepted.returncode == 0, accepted.stderr
+        assert accepted.stdout.splitlines() == [
+            "The following keys are going to be accepted:",
+            "Unaccepted Keys:",
+            "cli1",
+            "Key for minion cli1 accepted.",
+        ]
+        events.wait_for("salt/minion/cli1/start", 20)
+    ping = saltsim(bed, "cmd", "*", "test.ping")
+    assert (ping.returncode, ping.stdout) == (0, "cli1:\n    True\n")
+    arg = saltsim(bed, "cmd", "cli1", "test.arg", "1", "two", "k=true")
+    assert arg.stdout.splitlines() == [
+        "cli1:",
+        "    ----------",
+        "    args:",
+        "        - 1",
+        "        - two",
+        "    kwargs:",
+        "        ----------",
+        "        k:",
+        "            True",
+    ]
+    failed = saltsim(bed, "cmd", "cli1", "cmd.run", "nosuch")
+    assert failed.returncode == 1 and "nosuch: not found" in failed.stdout
+
+
+def test_no_match_run_and_errors(bed: LocalTestbed) -> None:
+    none = saltsim(bed, "cmd", "zzz*", "test.ping")
+    assert none.returncode == 2
+    assert "No minions matched the target. No command was sent, no jid was assigned." in none.stdout
+    run = saltsim(bed, "run", "test.arg", "a", "b=2", "--out", "json")
+    assert run.returncode == 0 and '"kwargs": {\n        "b": 2' in run.stdout
+    assert saltsim(bed, "run", "no.such").returncode == 1
+    unknown = saltsim(bed, "cmd", "--bogus", "*", "test.ping")
+    assert unknown.returncode == 2 and "unrecognized arguments: --bogus" in unknown.stderr
+    nomatch = saltsim(bed, "key", "-d", "ghost", "-y")
+    assert nomatch.returncode == 1 and "does not match any" in nomatch.stdout
+
+
+def test_broken_config_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "master.yaml"
+    config.write_text("pki_dir: [unclosed\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "saltsim", "key", "-c", str(config), "-L"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"saltsim: error: {config}:2:1: broken YAML" in result.stderr

@@ -1,0 +1,169 @@
+"""Jobs and runners: every targeting form, no-match, kwargs, runner events, both dialects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from saltsim.client import EventClient
+from saltsim.event import Event
+from saltsim.testbed.local import LocalTestbed
+
+pytestmark = pytest.mark.functional
+
+IDS = ("web1", "web2", "db1")
+RET_KEYS = {"cmd", "id", "success", "return", "retcode", "jid", "fun", "fun_args", "user", "ts"}
+NEW_KEYS = {"jid", "tgt_type", "tgt", "user", "fun", "arg", "minions", "missing"}
+
+
+@pytest.fixture(scope="module", params=["3008", "3006"])
+def bed(request: pytest.FixtureRequest) -> Iterator[LocalTestbed]:
+    with LocalTestbed(
+        dialect=request.param,
+        master_options={"auto_accept": True},
+        minion_options={"heartbeat_interval": 1},
+    ) as tb:
+        events = tb.listener()
+        events.subscribe("salt/minion/")
+        for minion_id in IDS:
+            role = "db" if minion_id.startswith("db") else "web"
+            tb.add_minion(minion_id, grains={"roles": [role], "site": {"dc": "ams"}})
+        for minion_id in IDS:
+            events.wait_for(f"salt/minion/{minion_id}/start", 30)
+        events.close()
+        yield tb
+
+
+def _job_events(events: EventClient) -> list[Event]:
+    return [e for e in events.collect() if not e.tag.startswith("saltsim/")]
+
+
+@pytest.mark.parametrize(
+    ("tgt", "tgt_type", "expected"),
+    [
+        ("web*", "glob", ["web1", "web2"]),
+        ("db1,web2,ghost", "list", ["db1", "web2"]),
+        ("roles:db", "grain", ["db1"]),
+        ("G@site:dc:ams and not web2", "compound", ["db1", "web1"]),
+    ],
+)
+def test_job_events_for_each_targeting_form(
+    bed: LocalTestbed, tgt: str, tgt_type: str, expected: list[str]
+) -> None:
+    with bed.listener() as events, bed.client() as client:
+        returns, minions = client.cmd(tgt, "test.ping", tgt_type=tgt_type, timeout=20)
+        assert sorted(minions) == expected and sorted(returns) == expected
+        seen = _job_events(events)
+    jid = returns[expected[0]]["jid"]
+    assert len(jid) == 20 and jid.isdigit()
+    tags = [e.tag for e in seen]
+    head = (
+        [jid, f"salt/job/{jid}/new"]
+        if bed.dialect == "3006"
+        else [f"salt/job/{jid}/new", f"salt/job/{jid}/publish"]
+    )
+    assert tags[: len(head)] == head
+    assert sorted(tags[len(head) :]) == sorted(f"salt/job/{jid}/ret/{m}" for m in expected)
+    new = next(e for e in seen if e.tag.endswith("/new")).data
+    assert set(new) == NEW_KEYS
+    assert new["missing"] == (["ghost"] if tgt_type == "list" else [])
+    assert sorted(new["minions"]) == expected and new["tgt_type"] == tgt_type
+    if bed.dialect == "3006":
+        assert seen[0].data == {"minions": new["minions"]}
+    else:
+        publish = seen[1].data
+        assert publish == {
+            "fun": "test.ping",
+            "arg": [],
+            "tgt": tgt,
+            "jid": jid,
+            "ret": "",
+            "tgt_type": tgt_type,
+            "user": "root",
+        }
+    for event in seen[len(head) :]:
+        assert set(event.data) == RET_KEYS
+        assert event.data["return"] is True and event.data["success"] is True
+
+
+def test_no_match_fires_nothing(bed: LocalTestbed) -> None:
+    with bed.listener() as events, bed.client() as client:
+        published = client.publish("nothing-here*", "test.ping")
+        assert published["jid"] == "" and published["minions"] == []
+        assert [e.tag for e in events.collect() if e.tag.startswith(("salt/job/", "2"))] == []
+
+
+def test_kwargs_travel_as_trailing_kwarg_dict(bed: LocalTestbed) -> None:
+    with bed.client() as client:
+        returns, _ = client.cmd("web1", "test.arg", ["a", 2], {"k": "v"}, timeout=20)
+    ret = returns["web1"]
+    assert ret["return"] == {"args": ["a", 2], "kwargs": {"k": "v"}}
+    assert ret["fun_args"] == ["a", 2, {"__kwarg__": True, "k": "v"}]
+
+
+def test_failing_function_reports_retcode(bed: LocalTestbed) -> None:
+    with bed.client() as client:
+        returns, _ = client.cmd("db1", "test.retcode", [3], timeout=20)
+        missing, _ = client.cmd("db1", "no.such", timeout=20)
+    assert (returns["db1"]["retcode"], returns["db1"]["success"]) == (3, False)
+    assert missing["db1"]["return"] == "'no.such' is not available."
+
+
+def test_runner_events_and_returns(bed: LocalTestbed) -> None:
+    with bed.listener() as events, bed.client() as client:
+        reply = client.runner("test.arg", ["x"], {"y": 1})
+        assert reply["return"] == {"args": ["x"], "kwargs": {"y": 1}}
+        jid = reply["jid"]
+        new = events.wait_for(f"salt/run/{jid}/new", 20).data
+        assert new == {
+            "fun": "runner.test.arg",
+            "jid": jid,
+            "user": "root",
+            "fun_args": ["x", {"y": 1}],
+        }
+        ret = events.wait_for(f"salt/run/{jid}/ret", 20).data
+        assert ret == {**new, "return": reply["return"], "success": True}
+        failed = client.runner("no.such")
+        assert failed["success"] is False
+        ret = events.wait_for(f"salt/run/{failed['jid']}/ret", 20).data
+        assert ret["retcode"] == 1 and ret["success"] is False
+
+
+def test_manage_status_job_lands_between_runner_new_and_ret(bed: LocalTestbed) -> None:
+    with bed.listener() as events, bed.client() as client:
+        reply = client.runner("manage.status")
+        assert reply["return"] == {"up": sorted(IDS), "down": []}
+        tags = [e.tag for e in events.collect()]
+    run_new = tags.index(f"salt/run/{reply['jid']}/new")
+    run_ret = tags.index(f"salt/run/{reply['jid']}/ret")
+    rets = [i for i, t in enumerate(tags) if t.startswith("salt/job/") and "/ret/" in t]
+    assert len(rets) == len(IDS) and all(run_new < i < run_ret for i in rets)
+
+
+def test_jobs_runners_and_manage(bed: LocalTestbed) -> None:
+    with bed.client() as client:
+        returns, _ = client.cmd("web2", "test.echo", ["hello"], timeout=20)
+        jid = returns["web2"]["jid"]
+        assert client.runner("jobs.lookup_jid", [jid])["return"] == {"web2": "hello"}
+        listing = client.runner("jobs.list_jobs")["return"]
+        assert listing[jid]["Function"] == "test.echo" and listing[jid]["Target"] == "web2"
+        assert client.runner("manage.up")["return"] == sorted(IDS)
+        assert client.runner("manage.down")["return"] == []
+        assert client.runner("manage.present")["return"] == sorted(IDS)
+        assert client.runner("test.sleep", [0.1])["return"] is True
+
+
+def test_minion_event_send_is_wrapped_and_reserved_tags_refused(bed: LocalTestbed) -> None:
+    with bed.listener() as events, bed.client() as client:
+        returns, _ = client.cmd("web1", "event.send", ["my/app/ready", {"n": 1}], timeout=20)
+        assert returns["web1"]["return"] is True
+        event = events.wait_for("my/app/ready", 20)
+        assert set(event.data) == {"id", "cmd", "pretag", "data", "tag", "ts"}
+        assert event.data["data"] == {"n": 1} and event.data["id"] == "web1"
+        assert event.data["cmd"] == "_minion_event" and event.data["pretag"] is None
+        for reserved in ("salt/key", "salt/job/20260101000000000000/new", "salt/run/1/new"):
+            returns, _ = client.cmd("web1", "event.send", [reserved], timeout=20)
+            assert returns["web1"]["return"] is False
+        tags = [e.tag for e in events.collect()]
+    assert not any(t in ("salt/key", "salt/job/20260101000000000000/new") for t in tags)
