@@ -6,8 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv check lint typecheck test test-unit test-functional bench-bus bench-minions \
-        scenario-presence demo clean
+.PHONY: help venv check lint typecheck test test-unit test-functional test-docker bench-bus \
+        bench-minions bench-containers scenario-presence demo images clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -30,7 +30,8 @@ typecheck: $(INSTALLED) ## mypy (strict)
 
 check: lint typecheck ## ruff and mypy
 
-test: check ## ruff, mypy and every test tier (the CI command)
+test: check ## ruff, mypy, images and every test tier (the CI command)
+	$(PY) -m saltsim.testbed.images --if-engine
 	$(PY) -m pytest
 
 test-unit: $(INSTALLED) ## only the pure unit tests
@@ -39,11 +40,17 @@ test-unit: $(INSTALLED) ## only the pure unit tests
 test-functional: $(INSTALLED) ## only the functional tests (real processes on 127.0.0.1)
 	$(PY) -m pytest tests/functional
 
+test-docker: images ## only the docker tests (containers; published ports on 127.0.0.1)
+	$(PY) -m pytest -m docker tests/docker
+
 bench-bus: $(INSTALLED) ## event bus throughput and latency against raw pyzmq
 	$(PY) -m bench.bus --json bench/results/bus.json
 
 bench-minions: $(INSTALLED) ## time until 100/1,000/5,000 swarm minions are present
 	$(PY) -m bench.minions --json bench/results/minions.json
+
+bench-containers: images ## time until 10/25/50 minion containers (and 1,000 swarm minions) are present
+	$(PY) -m bench.containers --json bench/results/containers.json
 
 scenario-presence: $(INSTALLED) ## the main job: presence on the local backend (see README)
 	$(PY) -m saltsim presence-demo
@@ -51,5 +58,9 @@ scenario-presence: $(INSTALLED) ## the main job: presence on the local backend (
 demo: $(INSTALLED) ## fire a few events through a bus and print them
 	$(PY) -m saltsim demo
 
-clean: ## remove caches and results (the venv stays)
+images: $(INSTALLED) ## build the base and service images locally (nothing is pulled)
+	$(PY) -m saltsim.testbed.images
+
+clean: ## remove caches, results and every saltsim container, network and volume (by label)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results
+	if [ -x $(PY) ]; then $(PY) -m saltsim.testbed.docker_backend clean; fi
