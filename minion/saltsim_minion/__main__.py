@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 from typing import Any
@@ -15,6 +16,7 @@ import zmq.asyncio
 from saltsim.config import load_config
 from saltsim.daemon import add_log_option, setup_logging
 from saltsim.errors import SaltsimError
+from saltsim.identity import container_name, id_from_container_name
 from saltsim_minion.config import MinionConfig
 from saltsim_minion.minion import Minion
 from saltsim_minion.swarm import Swarm, swarm_ids
@@ -56,10 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keys-dir", default="/tmp/saltsim/swarm-keys", help="swarm key cache, one folder per id"
     )
+    parser.add_argument(
+        "--id-from-container",
+        metavar="SERVICE",
+        help="derive the id (or the swarm prefix) from this container's name: replica 3 of "
+        "compose service SERVICE is SERVICE-3; SALTSIM_ID and --id still win",
+    )
     add_log_option(parser)
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
     try:
+        if args.id_from_container and not (args.id or os.environ.get("SALTSIM_ID")):
+            derived = id_from_container_name(container_name(), args.id_from_container)
+            if args.swarm > 0:
+                args.prefix = derived
+            else:
+                args.id = derived
         config = load_config(
             MinionConfig,
             args.config,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,9 @@ from saltsim.bus import EventBus
 from saltsim.busproc import BusProcess
 from saltsim.client import EventClient
 
-__all__ = ["bus_process", "event_bus", "event_listener"]
+__all__ = ["REQUIRE_DOCKER_ENV", "bus_process", "docker_engine", "event_bus", "event_listener"]
+
+REQUIRE_DOCKER_ENV = "SALTSIM_REQUIRE_DOCKER"
 
 
 @pytest.fixture
@@ -33,3 +36,17 @@ def event_listener(event_bus: EventBus) -> Iterator[EventClient]:
     with EventClient(event_bus.pub_address, event_bus.pull_address) as client:
         client.wait_ready(10)
         yield client
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """Skip (one line) when no Docker engine answers; fail instead when
+    ``SALTSIM_REQUIRE_DOCKER`` is set, as CI does, so CI cannot pass without them."""
+    from saltsim.testbed._engine import engine_reachable
+
+    reason = engine_reachable()
+    if reason is None:
+        return
+    if os.environ.get(REQUIRE_DOCKER_ENV):
+        pytest.fail(f"{reason}; {REQUIRE_DOCKER_ENV} is set, so docker tests may not skip")
+    pytest.skip(f"docker tests skipped: {reason}")

@@ -1,0 +1,185 @@
+"""The event recorder: every event on the master bus, kept from before the action.
+
+A thread reads the bus into an append-only list (with each event's arrival
+time), so tests and scenarios can act and then wait on what was recorded with
+one deadline, look back at the whole timeline, and write it as JSONL. It works
+the same against the local backend and against the docker stack's published
+bus port: it only needs the bus addresses.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from saltsim.bus import BUS_START_TAG
+from saltsim.client import EventClient
+from saltsim.errors import EventTimeoutError
+from saltsim.event import Event
+
+__all__ = ["Recorder"]
+
+Predicate = Callable[[Event], bool]
+_READ_SLICE = 0.1  # how long the reader blocks before it checks whether to stop
+
+
+def _describe(event: Event) -> str:
+    return f"{event.seq}:{event.tag} {json.dumps(event.data, default=str, sort_keys=True)[:160]}"
+
+
+class Recorder:
+    """Arm with ``start()`` (returns once the bus provably reaches it); a context manager."""
+
+    def __init__(self, pub_address: str, pull_address: str, *, ready_timeout: float = 30.0):
+        self.pub_address, self.pull_address = pub_address, pull_address
+        self.ready_timeout = ready_timeout
+        self.events: list[Event] = []
+        self.arrivals: list[float] = []  # time.time() when each event was read
+        # Index of the first event of each later bus incarnation (``_seq`` went back, or
+        # the bus announced itself), for "after the master restarted" questions.
+        self.restart_indices: list[int] = []
+        self._last_seq: int | None = None
+        self._client = EventClient(pub_address, pull_address, hwm=200_000, pending_max=200_000)
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> Recorder:
+        try:
+            self._client.subscribe("")  # keep everything that arrives while arming
+            self._client.wait_ready(self.ready_timeout)
+        except BaseException:
+            self._client.close()
+            raise
+        self._thread = threading.Thread(target=self._read, name="saltsim-recorder", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        self._client.close()
+
+    def __enter__(self) -> Recorder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read(self) -> None:
+        client = self._client
+        while not self._stopping.is_set():
+            event = client.next_event(_READ_SLICE)
+            if event is None:
+                continue
+            with self._changed:
+                restarted = event.tag == BUS_START_TAG or (
+                    event.seq is not None
+                    and self._last_seq is not None
+                    and event.seq <= self._last_seq
+                )
+                if restarted and self.events:
+                    self.restart_indices.append(len(self.events))
+                self._last_seq = event.seq if event.seq is not None else self._last_seq
+                self.events.append(event)
+                self.arrivals.append(time.time())
+                self._changed.notify_all()
+
+    # -- reading --------------------------------------------------------------------
+    @property
+    def lost(self) -> int:
+        """Gaps in ``_seq``: events the bus published that this recorder never saw."""
+        return self._client.lost
+
+    @property
+    def restarts(self) -> int:
+        return self._client.counters.restarts
+
+    def mark(self) -> int:
+        """The index the next recorded event will have: wait from here to ignore the past."""
+        with self._changed:
+            return len(self.events)
+
+    def fire(self, tag: str, data: dict[str, Any]) -> bool:
+        """Fire onto the bus from the host (the reader thread only reads)."""
+        with EventClient(self.pub_address, self.pull_address, listen=False) as firer:
+            return firer.fire_event(data, tag)
+
+    def wait_for(
+        self,
+        accept: Predicate | str,
+        timeout: float,
+        *,
+        since: int = 0,
+        what: str = "",
+    ) -> Event:
+        """The first event at index >= ``since`` that ``accept`` takes (a predicate, or an
+        exact tag), within one deadline; the timeout names what was recorded instead."""
+        if isinstance(accept, str):
+            tag = accept
+            what = what or f"tag {tag!r}"
+
+            def accept_tag(event: Event) -> bool:
+                return event.tag == tag
+
+            accept = accept_tag
+        index = since
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                while index < len(self.events):
+                    if accept(self.events[index]):
+                        return self.events[index]
+                    index += 1
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+            seen = [_describe(e) for e in self.events[since:] if not e.tag.startswith("saltsim/")]
+        raise EventTimeoutError(
+            what or getattr(accept, "__name__", "a predicate"),
+            timeout,
+            seen,
+            "the recorded timeline since the action is listed above",
+        )
+
+    def wait_restart(self, since: int, timeout: float) -> int:
+        """The index of the first event of the next bus incarnation at or after ``since``."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                later = [i for i in self.restart_indices if i >= since]
+                if later:
+                    return later[0]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+        raise EventTimeoutError(
+            "a bus restart (_seq going back, or saltsim/bus/start)", timeout, [], ""
+        )
+
+    def since(self, index: int) -> list[Event]:
+        with self._changed:
+            return list(self.events[index:])
+
+    def write_jsonl(self, path: str | Path) -> Path:
+        """One JSON object per event: tag, full payload, arrival time."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self._changed:
+            rows = list(zip(self.events, self.arrivals, strict=True))
+        with target.open("w") as out:
+            for event, arrived in rows:
+                out.write(
+                    json.dumps({"tag": event.tag, "data": event.full, "t": arrived}, default=str)
+                )
+                out.write("\n")
+        return target

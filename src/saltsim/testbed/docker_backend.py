@@ -1,0 +1,426 @@
+"""The docker backend: the compose project, driven with the docker SDK.
+
+``start()`` brings up the master from ``docker-compose.yml`` under a project
+name and free 127.0.0.1 ports of its own, so runs never collide. Minions are
+containers on the project network, one minion each with its own address and
+key: ``add_minion(id)`` makes one with that id through the SDK, and
+``scale(n)`` scales the compose ``minion`` service, whose replicas name
+themselves ``minion-1..n`` from their container names. Faults are the
+engine's: stop (SIGTERM), kill (SIGKILL), pause (cgroup freezer), network
+disconnect and reconnect, master restart with its volume kept.
+
+Everything carries the ``org.saltsim.session`` label; ``close()`` removes the
+session's containers, network and volume, and ``clean()`` every session's.
+The controller talks to the engine API and to published ports only, never to
+container addresses, so it does not assume the containers are local.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from saltsim.client import EventClient
+from saltsim.identity import service_replica_id
+from saltsim.masterclient import MasterClient
+from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
+from saltsim.testbed.base import TestbedError
+from saltsim.testbed.local import free_ports
+
+__all__ = ["DockerTestbed", "clean"]
+
+MINION_LABEL = "org.saltsim.minion"
+_MASTER_DATA = "/var/lib/saltsim/master"
+_PORTS = ("publish_port", "ret_port", "bus_pub_port", "bus_pull_port", "api_port")
+_PORT_ENV = {
+    "publish_port": "SALTSIM_PUBLISH_PORT",
+    "ret_port": "SALTSIM_RET_PORT",
+    "bus_pub_port": "SALTSIM_BUS_PUB_PORT",
+    "bus_pull_port": "SALTSIM_BUS_PULL_PORT",
+    "api_port": "SALTSIM_API_PORT",
+}
+_MINION_COMMAND = ("python3", "-m", "saltsim_minion", "-l", "info")
+_SWARM_KEYS = "/var/lib/saltsim/swarm-keys"
+# Settings the compose file owns (addresses and paths inside the containers).
+_FIXED = {"interface", "pki_dir", "cachedir", "master", "master_port", "id"} | set(_PORTS)
+
+
+def _env(options: dict[str, Any]) -> dict[str, str]:
+    """Options as ``SALTSIM_<OPTION>`` values the config loader parses back (YAML)."""
+    fixed = sorted(set(options) & _FIXED)
+    if fixed:
+        raise TestbedError(f"the docker backend sets {', '.join(fixed)} itself")
+    return {
+        f"SALTSIM_{key.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in options.items()
+    }
+
+
+class DockerTestbed:
+    """A master container and minion containers of one session; a context manager."""
+
+    backend = "docker"
+
+    def __init__(
+        self,
+        *,
+        dialect: str = "3008",
+        master_options: dict[str, Any] | None = None,
+        minion_options: dict[str, Any] | None = None,
+        session: str | None = None,
+        start_timeout: float = 90.0,
+        images: dict[str, str] | None = None,
+    ) -> None:
+        self.session = session or uuid.uuid4().hex[:10]
+        self.project = f"saltsim{self.session}"
+        self.dialect = dialect
+        self.start_timeout = start_timeout
+        self.ports = dict(zip(_PORTS, free_ports(len(_PORTS)), strict=True))
+        self.master_options = {"dialect": dialect, **(master_options or {})}
+        self.minion_options = {"dialect": dialect, **(minion_options or {})}
+        self._images = images
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"saltsim-{self.session}-"))
+        self._docker: Any = None
+        self._minions: dict[str, Any] = {}  # handle -> container
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> DockerTestbed:
+        try:
+            self._docker = engine()
+            if self._images is None:
+                from saltsim.testbed.images import ensure_images
+
+                self._images = ensure_images(log=lambda line: None)
+            self._write_override()
+            self.compose("up", "-d", "--no-deps", "master")
+            self._wait_master()
+        except BaseException as exc:
+            logs = self._safe_logs("master")
+            self.close()
+            if isinstance(exc, TestbedError | KeyboardInterrupt):
+                raise
+            raise TestbedError(
+                f"docker testbed did not start: {exc}\nmaster logs:\n{logs}"
+            ) from exc
+        return self
+
+    def _write_override(self) -> None:
+        override = {
+            "version": "3.8",
+            "services": {
+                "master": {"environment": _env(self.master_options)},
+                "minion": {"environment": _env(self.minion_options)},
+                "swarm": {"environment": _env(self.minion_options)},
+            },
+        }
+        (self._workdir / "override.yml").write_text(yaml.safe_dump(override))
+
+    def compose(self, *args: str, timeout: float = 300) -> str:
+        """Run compose on this session's project; its output, or an error that includes it."""
+        assert self._images is not None
+        env = {
+            "SALTSIM_SESSION": self.session,
+            "SALTSIM_MASTER_IMAGE": self._images["master"],
+            "SALTSIM_MINION_IMAGE": self._images["minion"],
+            "SALTSIM_DIALECT": self.dialect,
+            **{_PORT_ENV[name]: str(port) for name, port in self.ports.items()},
+        }
+        argv = [
+            *compose_command(),
+            "-p",
+            self.project,
+            "-f",
+            str(compose_file()),
+            "-f",
+            str(self._workdir / "override.yml"),
+            *args,
+        ]
+        done = subprocess.run(
+            argv,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise TestbedError(f"`{' '.join(argv)}` failed ({done.returncode}):\n{done.stderr}")
+        return done.stdout + done.stderr
+
+    def _wait_master(self, timeout: float | None = None) -> None:
+        """Ready means the bus answers through the published port, not that it is open."""
+        self.listener(timeout or self.start_timeout).close()
+
+    def close(self) -> None:
+        if self._docker is not None:
+            for container in self._labelled("containers", {}):
+                if container.labels.get(MINION_LABEL):
+                    container.remove(force=True)
+            if self._images is not None:
+                # the label sweep below removes whatever a failed `down` leaves
+                with contextlib.suppress(TestbedError):
+                    self.compose("down", "-v", "--remove-orphans", "--timeout", "5")
+            _sweep(self._docker, f"{SESSION_LABEL}={self.session}")
+            self._docker.close()
+            self._docker = None
+        for path in sorted(self._workdir.glob("*")):
+            path.unlink()
+        self._workdir.rmdir()
+
+    def __enter__(self) -> DockerTestbed:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- clients --------------------------------------------------------------------
+    @property
+    def bus_pub(self) -> str:
+        return f"tcp://127.0.0.1:{self.ports['bus_pub_port']}"
+
+    @property
+    def bus_pull(self) -> str:
+        return f"tcp://127.0.0.1:{self.ports['bus_pull_port']}"
+
+    def listener(self, timeout: float = 30.0) -> EventClient:
+        """An event client on the master bus through the published port, armed on return."""
+        client = EventClient(self.bus_pub, self.bus_pull)
+        try:
+            client.wait_ready(timeout)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def client(self) -> MasterClient:
+        code, out = self._master().exec_run(["cat", f"{_MASTER_DATA}/pki/client_token"])
+        if code != 0:
+            raise TestbedError(f"cannot read the master's client token: {out.decode()}")
+        return MasterClient(
+            f"tcp://127.0.0.1:{self.ports['ret_port']}",
+            out.decode().strip(),
+            bus_pub=self.bus_pub,
+            bus_pull=self.bus_pull,
+        )
+
+    # -- containers -----------------------------------------------------------------
+    def _labelled(self, kind: str, extra: dict[str, str]) -> list[Any]:
+        labels = [f"{SESSION_LABEL}={self.session}", *(f"{k}={v}" for k, v in extra.items())]
+        found: list[Any] = getattr(self._docker, kind).list(
+            **({"all": True} if kind == "containers" else {}), filters={"label": labels}
+        )
+        return found
+
+    def _master(self) -> Any:
+        found = self._labelled("containers", {"com.docker.compose.service": "master"})
+        if not found:
+            raise TestbedError(f"no master container in session {self.session}")
+        return found[0]
+
+    def _network(self) -> Any:
+        found = self._labelled("networks", {})
+        if not found:
+            raise TestbedError(f"no network in session {self.session}")
+        return found[0]
+
+    def _container(self, handle: str) -> Any:
+        if handle == "master":
+            return self._master()
+        if handle not in self._minions:
+            self._discover()
+        try:
+            return self._minions[handle]
+        except KeyError:
+            raise TestbedError(f"no minion {handle!r} in session {self.session}") from None
+
+    def _discover(self) -> None:
+        """Pick up the compose-scaled replicas (``minion-3``) by their labels."""
+        for container in self._labelled("containers", {}):
+            service = container.labels.get("com.docker.compose.service")
+            number = container.labels.get("com.docker.compose.container-number")
+            if service in ("minion", "swarm") and number:
+                self._minions.setdefault(service_replica_id(service, number), container)
+
+    def minions(self) -> list[str]:
+        self._discover()
+        return sorted(self._minions)
+
+    def add_minion(
+        self, minion_id: str, start: bool = True, *, name: str | None = None, **options: Any
+    ) -> None:
+        """A minion container named after the session; ``name`` is its handle (default:
+        the id), so two containers may claim one id (a denied key)."""
+        assert self._images is not None
+        handle = name or minion_id
+        if handle in self._minions:
+            raise TestbedError(f"minion {handle} already exists")
+        env = {
+            "SALTSIM_MASTER": "master",
+            "SALTSIM_PKI_DIR": "/var/lib/saltsim/minion/pki",
+            "SALTSIM_ID": minion_id,
+            **_env({**self.minion_options, **options}),
+        }
+        self._minions[handle] = self._docker.containers.create(
+            self._images["minion"],
+            list(_MINION_COMMAND),
+            name=f"{self.project}-{handle}",
+            hostname=handle,
+            environment=env,
+            labels={SESSION_LABEL: self.session, MINION_LABEL: handle},
+            network=self._network().name,
+            healthcheck={
+                "test": ["CMD", "python3", "-m", "saltsim.health", "minion"],
+                "interval": 5_000_000_000,
+                "timeout": 3_000_000_000,
+                "retries": 12,
+            },
+        )
+        if start:
+            self.start_minion(handle)
+
+    def add_swarm(
+        self, prefix: str, count: int, keys_dir: str | None = None, **options: Any
+    ) -> None:
+        """``count`` minions ``prefix-1..N`` in one container. ``keys_dir``, a folder on
+        the engine's host, is mounted as the key cache so keys made once are reused
+        (benchmarks; it assumes the engine runs on this host)."""
+        assert self._images is not None
+        handle = f"swarm-{prefix}"
+        mounts = {keys_dir: {"bind": _SWARM_KEYS, "mode": "rw"}} if keys_dir else {}
+        self._minions[handle] = self._docker.containers.run(
+            self._images["minion"],
+            [
+                *_MINION_COMMAND,
+                "--swarm",
+                str(count),
+                "--prefix",
+                prefix,
+                "--keys-dir",
+                _SWARM_KEYS,
+            ],
+            detach=True,
+            name=f"{self.project}-{handle}",
+            hostname=handle,
+            environment={"SALTSIM_MASTER": "master", **_env({**self.minion_options, **options})},
+            labels={SESSION_LABEL: self.session, MINION_LABEL: handle},
+            network=self._network().name,
+            volumes=mounts,
+        )
+
+    def scale(self, service: str, replicas: int) -> list[str]:
+        """Scale the compose ``minion`` or ``swarm`` service; the replicas' handles."""
+        if service not in ("minion", "swarm"):
+            raise TestbedError(f"only minion and swarm scale, not {service!r}")
+        self.compose(
+            "up", "-d", "--no-deps", "--no-recreate", "--scale", f"{service}={replicas}", service
+        )
+        self._minions = {k: v for k, v in self._minions.items() if not k.startswith(f"{service}-")}
+        self._discover()
+        return sorted(k for k in self._minions if k.startswith(f"{service}-"))
+
+    def remove_minion(self, minion_id: str) -> None:
+        self._container(minion_id).remove(force=True)
+        del self._minions[minion_id]
+
+    def start_minion(self, minion_id: str) -> None:
+        self._container(minion_id).start()
+
+    def stop_minion(self, minion_id: str) -> None:
+        self._container(minion_id).stop(timeout=10)
+
+    def kill_minion(self, minion_id: str) -> None:
+        self._container(minion_id).kill()
+
+    def pause_minion(self, minion_id: str) -> None:
+        self._container(minion_id).pause()
+
+    def unpause_minion(self, minion_id: str) -> None:
+        self._container(minion_id).unpause()
+
+    def disconnect_minion(self, minion_id: str) -> None:
+        self._network().disconnect(self._container(minion_id), force=True)
+
+    def reconnect_minion(self, minion_id: str) -> None:
+        self._network().connect(self._container(minion_id))
+
+    def minion_exit_code(self, minion_id: str, timeout: float = 10.0) -> int:
+        result: dict[str, Any] = self._container(minion_id).wait(timeout=timeout)
+        return int(result["StatusCode"])
+
+    def memory_bytes(self, handle: str) -> int:
+        """The container's memory use as the engine reports it (cgroup usage less cache)."""
+        stats = self._container(handle).stats(stream=False)["memory_stats"]
+        cache = stats.get("stats", {}).get(
+            "total_inactive_file", stats.get("stats", {}).get("cache", 0)
+        )
+        return int(stats.get("usage", 0)) - int(cache)
+
+    # -- master ---------------------------------------------------------------------
+    def restart_master(self) -> None:
+        """Restart the master container (its volume, hence keys and jobs, kept); returns
+        once the new bus answers through the published port."""
+        self._master().restart(timeout=10)
+        self._wait_master()
+
+    def logs(self, name: str) -> str:
+        text: bytes = self._container(name).logs(tail=200)
+        return text.decode(errors="replace")
+
+    def _safe_logs(self, name: str) -> str:
+        try:
+            return self.logs(name)
+        except Exception as exc:  # logs are best effort on a failed start
+            return f"(no logs: {exc})"
+
+
+def _sweep(client: Any, label: str) -> dict[str, int]:
+    """Remove containers, then networks and volumes, carrying ``label``."""
+    removed = {"containers": 0, "networks": 0, "volumes": 0}
+    for container in client.containers.list(all=True, filters={"label": label}):
+        container.remove(force=True)
+        removed["containers"] += 1
+    for network in client.networks.list(filters={"label": label}):
+        network.remove()
+        removed["networks"] += 1
+    for volume in client.volumes.list(filters={"label": label}):
+        volume.remove(force=True)
+        removed["volumes"] += 1
+    return removed
+
+
+def clean() -> dict[str, int]:
+    """Remove every saltsim session's containers, networks and volumes (``make clean``)."""
+    client = engine()
+    try:
+        return _sweep(client, SESSION_LABEL)
+    finally:
+        client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m saltsim.testbed.docker_backend clean``: what ``make clean`` runs."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["clean"]:
+        print("usage: python -m saltsim.testbed.docker_backend clean", file=sys.stderr)
+        return 2
+    try:
+        removed = clean()
+    except TestbedError as exc:
+        print(f"saltsim: nothing to clean: {exc}", file=sys.stderr)
+        return 0
+    print(", ".join(f"{count} {kind}" for kind, count in removed.items()) + " removed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

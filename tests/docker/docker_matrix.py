@@ -1,0 +1,53 @@
+"""The disconnect matrix: how each way of going away looks on the bus, per minion.
+
+A projection keeps the events about one minion and writes each as a short
+word, so a row reads like the README's table and compares exactly.
+"""
+
+from __future__ import annotations
+
+from saltsim.event import Event
+
+__all__ = ["EXPECTED", "FLOATING", "START", "project"]
+
+START = ["auth accept", "minion/refresh", "resource/refresh", "minion_start", "start"]
+
+# How each fault looks for the minion it hits, from the fault until it is back
+# (presence `new` and, where it restarts, its start events).
+EXPECTED: dict[str, list[str]] = {
+    "stop": ["lost", *START, "new"],
+    "kill": ["lost", *START, "new"],
+    "pause": ["lost", "new"],
+    "disconnect": ["lost", "new"],
+    # auto_accept off: the deleted minion is refused at its next request and signs in
+    # again (auth pend, which may land before or after the tick's rotate and lost)
+    "delete": ["key delete", "rotate", "lost"],
+    # auto_accept on: refused once and signed straight back in (auth accept, before or
+    # after the rotate); never lost
+    "delete (auto_accept)": ["key delete", "rotate"],
+}
+
+# The sign-in that may land anywhere after the delete, per row.
+FLOATING = {"delete": "auth pend", "delete (auto_accept)": "auth accept"}
+
+
+def project(events: list[Event], minion_id: str) -> list[str]:
+    """The events about ``minion_id``, one word each, in bus order."""
+    words: list[str] = []
+    for event in events:
+        tag, data = event.tag, event.data
+        if tag == "salt/auth" and data.get("id") == minion_id:
+            words.append(f"auth {data.get('act', 'reject')}")
+        elif tag == "salt/key" and data.get("id") == minion_id:
+            words.append(f"key {data['act']}")
+        elif tag == "key":
+            words.append("rotate")
+        elif tag in (f"minion/refresh/{minion_id}", f"resource/refresh/{minion_id}"):
+            words.append(tag.rsplit("/", 1)[0])
+        elif tag == "minion_start" and data.get("id") == minion_id:
+            words.append("minion_start")
+        elif tag == f"salt/minion/{minion_id}/start":
+            words.append("start")
+        elif tag == "salt/presence/change":
+            words += [key for key in ("lost", "new") if minion_id in data.get(key, [])]
+    return words

@@ -1,0 +1,109 @@
+"""The compose file itself: by hand as the README says, scaled replicas, swarm containers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from saltsim.event import Event
+from saltsim.recorder import Recorder
+from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
+from saltsim.testbed.docker_backend import DockerTestbed, _sweep
+from saltsim.testbed.images import ensure_images
+from saltsim.testbed.local import free_ports
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_engine")]
+
+
+def _present(count: int, prefix: str):  # type: ignore[no-untyped-def]
+    def accept(event: Event) -> bool:
+        present = event.data.get("present", []) if event.tag == "salt/presence/present" else []
+        return len([m for m in present if m.startswith(prefix)]) == count
+
+    accept.__name__ = f"salt/presence/present with {count} minions named {prefix}*"
+    return accept
+
+
+@pytest.fixture
+def by_hand() -> Iterator[dict[str, str]]:
+    """The environment a user would have: the README's variables on free ports, a
+    session label so the test cleans up after itself whatever happens."""
+    ensure_images(log=lambda line: None)
+    session = f"byhand{uuid.uuid4().hex[:8]}"
+    ports = free_ports(5)
+    names = ("PUBLISH", "RET", "BUS_PUB", "BUS_PULL", "API")
+    env = {f"SALTSIM_{name}_PORT": str(port) for name, port in zip(names, ports, strict=True)}
+    env |= {"SALTSIM_SESSION": session, "SALTSIM_LOOP_INTERVAL": "1"}
+    yield env
+    client = engine()
+    try:
+        _sweep(client, f"{SESSION_LABEL}={session}")
+    finally:
+        client.close()
+
+
+def test_stack_comes_up_by_hand_as_the_readme_says(by_hand: dict[str, str]) -> None:
+    argv = [*compose_command(), "-f", str(compose_file()), "-p", by_hand["SALTSIM_SESSION"]]
+    up = [*argv, "up", "-d", "--scale", "minion=3"]
+    done = subprocess.run(
+        up, env={**os.environ, **by_hand}, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    bus = f"tcp://127.0.0.1:{by_hand['SALTSIM_BUS_PUB_PORT']}"
+    pull = f"tcp://127.0.0.1:{by_hand['SALTSIM_BUS_PULL_PORT']}"
+    with Recorder(bus, pull, ready_timeout=60) as recorder:
+        # minions started before the recorder could listen: presence shows them all
+        recorder.wait_for(_present(3, "minion-"), 60)
+        present = next(e for e in reversed(recorder.events) if e.tag == "salt/presence/present")
+    assert present.data["present"] == ["minion-1", "minion-2", "minion-3"]
+    down = subprocess.run(
+        [*argv, "down", "-v", "--timeout", "5"],
+        env={**os.environ, **by_hand},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert down.returncode == 0, down.stderr
+
+
+def test_controller_scales_compose_replicas_and_swarm_containers(docker_engine: None) -> None:
+    master = {"auto_accept": True, "presence_events": True, "loop_interval": 1.0}
+    with (
+        DockerTestbed(master_options=master, minion_options={"heartbeat_interval": 0.5}) as bed,
+        Recorder(bed.bus_pub, bed.bus_pull) as recorder,
+    ):
+        assert bed.scale("minion", 2) == ["minion-1", "minion-2"]
+        for minion_id in ("minion-1", "minion-2"):
+            recorder.wait_for(f"salt/minion/{minion_id}/start", 60)
+        bed.add_swarm("sw", 5)
+        recorder.wait_for(_present(5, "sw-"), 90)
+        assert bed.scale("minion", 1) == ["minion-1"]  # scaling down removes minion-2
+        recorder.wait_for(
+            lambda e: e.tag == "salt/presence/change" and "minion-2" in e.data["lost"], 30
+        )
+        bed.kill_minion("minion-1")  # a compose replica takes faults like any minion
+        recorder.wait_for(
+            lambda e: e.tag == "salt/presence/change" and "minion-1" in e.data["lost"], 30
+        )
+        assert "Traceback" not in bed.logs("swarm-sw")
+
+
+def test_compose_file_stays_valid_for_stack_deploy() -> None:
+    """`docker stack config` validates against the Swarm schema without a swarm."""
+    probe = subprocess.run(
+        ["docker", "stack", "config", "--help"], capture_output=True, text=True, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip("this docker CLI has no `stack config` to validate with")
+    done = subprocess.run(
+        ["docker", "stack", "config", "-c", str(compose_file())],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "container_name" not in done.stdout and "build:" not in done.stdout
