@@ -31,6 +31,9 @@ class MasterConfig:
     max_load_size: int = 1_048_576  # larger requests are refused (and counted)
     job_timeout: float = 5.0  # Salt's -t default for the CLI's wait for returns
     bus_hwm: int = 10_000
+    # saltsim only: a new bus holds its events (queued) until a first listener subscribes,
+    # at most this long, so a recorder rejoining a restarted master misses nothing. 0: off.
+    bus_hold: float = 0.0
 
     def __post_init__(self) -> None:
         if self.dialect not in DIALECTS:

@@ -92,6 +92,7 @@ class Master:
             config.address(config.bus_pub_port),
             dialect=config.dialect,
             hwm=config.bus_hwm,
+            hold=config.bus_hold,
         )
         self._firer: EventClient | None = None
         self._router = self._ctx.socket(zmq.ROUTER)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -81,6 +82,7 @@ class EventBus:
         *,
         dialect: str = "3008",
         hwm: int = 10_000,
+        hold: float = 0.0,
         context: zmq.Context[Any] | None = None,
     ) -> None:
         self._stamper = Stamper(dialect)
@@ -91,11 +93,14 @@ class EventBus:
         self._own_context = context is None
         self._context = context or zmq.Context()
         self._pull = self._context.socket(zmq.PULL)
-        self._pub = self._context.socket(zmq.PUB)
+        # XPUB: a PUB that also tells when a subscriber joins (for ``hold``)
+        self._pub = self._context.socket(zmq.XPUB)
+        self.hold = hold
         for sock in (self._pull, self._pub):
             sock.setsockopt(zmq.LINGER, 0)
         self._pull.setsockopt(zmq.RCVHWM, hwm)
         self._pub.setsockopt(zmq.SNDHWM, hwm)
+        self._pub.setsockopt(zmq.RCVHWM, 100)  # subscription notices nobody reads after hold
         self._requested = (pull_address, pub_address)
         self.pull_address = ""
         self.pub_address = ""
@@ -166,6 +171,8 @@ class EventBus:
         poller.register(self._wake, zmq.POLLIN)
         if signal_fd is not None:
             poller.register(signal_fd, zmq.POLLIN)
+        if self.hold > 0 and not self._hold_for_subscriber(signal_fd):
+            return
         self._announce()
         restamp, noblock, again = self._restamp, zmq.NOBLOCK, zmq.Again
         while True:
@@ -182,6 +189,23 @@ class EventBus:
                 out = restamp(frame)
                 if out is not None:
                     pub.send(out)
+
+    def _hold_for_subscriber(self, signal_fd: int | None) -> bool:
+        """Wait up to ``hold`` s for a first subscription; False when asked to stop."""
+        poller = zmq.Poller()
+        poller.register(self._pub, zmq.POLLIN)
+        poller.register(self._wake, zmq.POLLIN)
+        if signal_fd is not None:
+            poller.register(signal_fd, zmq.POLLIN)
+        deadline = time.monotonic() + self.hold
+        while (remaining := deadline - time.monotonic()) > 0:
+            ready = dict(poller.poll(int(remaining * 1000) + 1))
+            if self._wake in ready or (signal_fd is not None and signal_fd in ready):
+                return False
+            if self._pub in ready and self._pub.recv()[:1] == b"\x01":
+                return True
+        log.warning("bus: no subscriber within hold=%ss; publishing anyway", self.hold)
+        return True
 
     def _announce(self) -> None:
         info = {"bus_id": self.bus_id, "pid": os.getpid(), "dialect": self.dialect}

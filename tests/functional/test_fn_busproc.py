@@ -189,3 +189,21 @@ def test_restarted_bus_is_told_apart_from_loss() -> None:
         # what the new bus published before the listener rejoined is the only loss
         assert listener.lost - lost_before < 100
     assert BUS_START_TAG == "saltsim/bus/start"
+
+
+def test_held_bus_publishes_nothing_until_a_first_subscriber_joins() -> None:
+    """A (re)started bus with ``hold`` keeps what is fired before anyone listens, so the
+    first listener sees it all from ``_seq`` 1: the announcement, then the early events."""
+    from saltsim.bus import EventBus
+
+    with EventBus("tcp://127.0.0.1:0", "tcp://127.0.0.1:0", hold=20.0) as bus:
+        with EventClient(bus.pub_address, bus.pull_address, listen=False) as firer:
+            for n in range(3):
+                assert firer.fire_event({"n": n}, "test/early")
+        with EventClient(bus.pub_address, bus.pull_address) as late:
+            late.subscribe("")
+            first = late.wait_for("", 20)
+            early = [late.wait_for("test/early", 20) for _ in range(3)]
+    assert (first.tag, first.seq) == (BUS_START_TAG, 1)
+    assert [e.data["n"] for e in early] == [0, 1, 2] and [e.seq for e in early] == [2, 3, 4]
+    assert late.lost == 0

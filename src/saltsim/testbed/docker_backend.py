@@ -33,7 +33,7 @@ from saltsim.identity import service_replica_id
 from saltsim.masterclient import MasterClient
 from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
 from saltsim.testbed.base import TestbedError
-from saltsim.testbed.local import free_ports
+from saltsim.testbed.local import BUS_HOLD, free_ports
 
 __all__ = ["DockerTestbed", "clean"]
 
@@ -84,7 +84,7 @@ class DockerTestbed:
         self.dialect = dialect
         self.start_timeout = start_timeout
         self.ports = dict(zip(_PORTS, free_ports(len(_PORTS)), strict=True))
-        self.master_options = {"dialect": dialect, **(master_options or {})}
+        self.master_options = {"dialect": dialect, "bus_hold": BUS_HOLD, **(master_options or {})}
         self.minion_options = {"dialect": dialect, **(minion_options or {})}
         self._images = images
         self._workdir = Path(tempfile.mkdtemp(prefix=f"saltsim-{self.session}-"))

@@ -23,7 +23,11 @@ from saltsim.masterclient import MasterClient, read_token
 from saltsim.testbed._proc import Child
 from saltsim.testbed.base import NotSupportedError, TestbedError
 
-__all__ = ["LocalTestbed", "free_ports"]
+__all__ = ["BUS_HOLD", "LocalTestbed", "free_ports"]
+
+# A (re)started master's bus waits this long at most for a first listener, so a recorder
+# that rejoins after a master restart sees the new bus from its first event.
+BUS_HOLD = 10.0
 
 
 def free_ports(count: int) -> list[int]:
@@ -73,6 +77,7 @@ class LocalTestbed:
             "dialect": dialect,
             "pki_dir": str(self.workdir / "master" / "pki"),
             "cachedir": str(self.workdir / "master" / "cache"),
+            "bus_hold": BUS_HOLD,
             **self.ports,
             **(master_options or {}),
         }
