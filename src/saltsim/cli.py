@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from saltsim._cli_master import add_master_commands
+from saltsim._cli_scenario import add_scenario_commands
 from saltsim.bus import EventBus
 from saltsim.client import EventClient
 from saltsim.config import BusConfig, load_config
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     presence.add_argument("--dialect", choices=["3008", "3006"])
     presence.set_defaults(func=cmd_presence)
     add_master_commands(sub)
+    add_scenario_commands(sub)
     return parser
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from saltsim.bus import BUS_START_TAG
-from saltsim.client import EventClient
+from saltsim.client import READY_TAG, EventClient
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 
@@ -51,14 +52,30 @@ class Recorder:
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> Recorder:
         try:
-            self._client.subscribe("")  # keep everything that arrives while arming
-            self._client.wait_ready(self.ready_timeout)
+            self._arm()
         except BaseException:
             self._client.close()
             raise
         self._thread = threading.Thread(target=self._read, name="saltsim-recorder", daemon=True)
         self._thread.start()
         return self
+
+    def _arm(self) -> None:
+        """Fire probes until one comes back, recording everything read meanwhile (the
+        probes too: a recording has no holes in ``_seq``)."""
+        probe = f"{READY_TAG}/{uuid.uuid4().hex}"
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            self._client.fire_event({"probe": probe}, probe)
+            event = self._client.next_event(0.05)
+            while event is not None:
+                self._keep(event)
+                if event.tag == probe:
+                    return
+                event = self._client.next_event(0)
+        raise EventTimeoutError(
+            probe, self.ready_timeout, [], f"is a bus serving {self.pub_address}?"
+        )
 
     def close(self) -> None:
         self._stopping.set()
@@ -77,20 +94,20 @@ class Recorder:
         client = self._client
         while not self._stopping.is_set():
             event = client.next_event(_READ_SLICE)
-            if event is None:
-                continue
-            with self._changed:
-                restarted = event.tag == BUS_START_TAG or (
-                    event.seq is not None
-                    and self._last_seq is not None
-                    and event.seq <= self._last_seq
-                )
-                if restarted and self.events:
-                    self.restart_indices.append(len(self.events))
-                self._last_seq = event.seq if event.seq is not None else self._last_seq
-                self.events.append(event)
-                self.arrivals.append(time.time())
-                self._changed.notify_all()
+            if event is not None:
+                self._keep(event)
+
+    def _keep(self, event: Event) -> None:
+        with self._changed:
+            restarted = event.tag == BUS_START_TAG or (
+                event.seq is not None and self._last_seq is not None and event.seq <= self._last_seq
+            )
+            if restarted and self.events:
+                self.restart_indices.append(len(self.events))
+            self._last_seq = event.seq if event.seq is not None else self._last_seq
+            self.events.append(event)
+            self.arrivals.append(time.time())
+            self._changed.notify_all()
 
     # -- reading --------------------------------------------------------------------
     @property

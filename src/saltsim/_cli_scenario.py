@@ -1,0 +1,105 @@
+"""``saltsim scenario run|check|list``: the scenario runner's command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from saltsim.scenario import ScenarioError, check, load_scenario, read_record
+from saltsim.scenario.report import render_failure, render_summary
+
+__all__ = ["add_scenario_commands", "find_scenario", "scenarios_dir"]
+
+
+def scenarios_dir() -> Path:
+    """``SALTSIM_SCENARIOS``, else ``./scenarios``, else the checkout's ``scenarios/``."""
+    override = os.environ.get("SALTSIM_SCENARIOS")
+    if override:
+        return Path(override)
+    here = Path("scenarios")
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def find_scenario(name: str) -> Path:
+    """A path as given, or ``scenarios/NAME.yaml``; a clear error listing what exists."""
+    given = Path(name)
+    if given.suffix in (".yaml", ".yml") and given.is_file():
+        return given
+    path = scenarios_dir() / f"{name}.yaml"
+    if path.is_file():
+        return path
+    known = ", ".join(sorted(p.stem for p in scenarios_dir().glob("*.yaml"))) or "none"
+    raise ScenarioError(str(path), None, f"no scenario {name!r}; known: {known}")
+
+
+def _default_backend() -> str:
+    from saltsim.testbed._engine import engine_reachable
+
+    reason = engine_reachable()
+    if reason is None:
+        return "docker"
+    print(f"saltsim: {reason}; running on the local backend", file=sys.stderr)
+    return "local"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from saltsim.scenario.runner import ScenarioRunner
+
+    scenario = load_scenario(find_scenario(args.name))
+    scenario = scenario.with_overrides(
+        backend=args.backend or _default_backend(), dialect=args.dialect, minions=args.minions
+    )
+    outcome = ScenarioRunner(
+        scenario, Path(args.results), lambda line: print(line, flush=True)
+    ).run()
+    return 0 if outcome.ok else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    scenario = load_scenario(find_scenario(args.name))
+    run = read_record(args.events)
+    scenario = scenario.with_overrides(dialect=run.dialect, minions=run.minions or None)
+    result = check(scenario, run)
+    print(render_summary(result))
+    if not result.ok:
+        print(render_failure(result, run))
+    print(f"{'PASSED' if result.ok else 'FAILED'}: {scenario.name} against {args.events}")
+    return 0 if result.ok else 1
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for path in sorted(scenarios_dir().glob("*.yaml")):
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            print(f"{path.stem:<16} BROKEN: {exc}")
+            continue
+        print(f"{scenario.name:<16} {scenario.description}")
+    return 0
+
+
+def add_scenario_commands(sub: Any) -> None:
+    scenario = sub.add_parser("scenario", help="run or re-check scenario files (scenarios/)")
+    verbs = scenario.add_subparsers(dest="verb", required=True, metavar="VERB")
+    run = verbs.add_parser("run", help="run a scenario and check its expectations")
+    run.add_argument("name", help="a name in scenarios/ (presence) or a .yaml path")
+    run.add_argument(
+        "--backend",
+        choices=["docker", "local"],
+        help="default: docker when an engine answers, else local (with a note)",
+    )
+    run.add_argument("--minions", type=int, help="N minions minion-1..N instead of the file's")
+    run.add_argument("--dialect", choices=["3006", "3008"])
+    run.add_argument("--results", default="results", help="where runs are written (results/)")
+    run.set_defaults(func=cmd_run)
+    recheck = verbs.add_parser("check", help="re-check a recorded run without running anything")
+    recheck.add_argument("name")
+    recheck.add_argument("--events", required=True, type=Path, help="a run's events.jsonl")
+    recheck.set_defaults(func=cmd_check)
+    listing = verbs.add_parser("list", help="the scenario files and their descriptions")
+    listing.set_defaults(func=cmd_list)

@@ -1,0 +1,166 @@
+"""Reading the ``steps:`` list into ``Step`` values (the runner executes them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from saltsim.scenario._parse import Reader, describe_type
+from saltsim.scenario._yaml import YList, YMap, plain
+from saltsim.scenario.spec import (
+    ALL,
+    KEY_ACTIONS,
+    STEP_KINDS,
+    Command,
+    Fire,
+    KeyAction,
+    RunnerCall,
+    Step,
+    Targets,
+    minion_id_problem,
+)
+from saltsim.targeting import TGT_TYPES
+
+__all__ = ["parse_steps"]
+
+STEP_SIBLINGS = ("name", "timeout")
+# Kinds that are part of the language but arrive with a later issue.
+RESERVED_STEPS = {"cloud": "cloud steps arrive with the cloud issue (#7)"}
+
+
+def _targets(reader: Reader, value: Any, line: int, what: str) -> Targets:
+    if value == ALL:
+        return "all"
+    names = value if isinstance(value, list) else [value]
+    if not names:
+        reader.fail(line, f"{what} needs 'all', a minion id or a list of minion ids")
+    for name in names:
+        if problem := minion_id_problem(name):
+            reader.fail(line, f"{what}: {problem}")
+    return tuple(names)
+
+
+def _key(reader: Reader, value: Any, line: int) -> KeyAction:
+    mapping = reader.mapping(value, line, "key")
+    reader.only_keys(mapping, KEY_ACTIONS, "key")
+    if len(mapping) != 1:
+        reader.fail(line, f"key needs exactly one of {', '.join(KEY_ACTIONS)}")
+    ((action, targets),) = mapping.items()
+    return KeyAction(action, _targets(reader, targets, mapping.line_of(action), f"key {action}"))
+
+
+def _arguments(reader: Reader, mapping: YMap, what: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    arg = plain(reader.listing(mapping.get("arg", YList(0)), mapping.line_of("arg"), f"{what} arg"))
+    kwarg = reader.plain_mapping(mapping.get("kwarg", YMap(0)), mapping.line_of("kwarg"), "kwarg")
+    for key in kwarg:
+        if not isinstance(key, str):
+            reader.fail(mapping.line_of("kwarg"), f"{what} kwarg names must be strings: {key!r}")
+    return tuple(arg), kwarg
+
+
+def _cmd(reader: Reader, value: Any, line: int) -> Command:
+    mapping = reader.mapping(value, line, "cmd")
+    reader.only_keys(mapping, ("tgt", "fun", "arg", "kwarg", "tgt_type"), "cmd")
+    for required in ("tgt", "fun"):
+        if required not in mapping:
+            reader.fail(line, f"cmd needs {required}")
+    raw_tgt = mapping["tgt"]
+    tgt: str | tuple[str, ...]
+    if isinstance(raw_tgt, list):
+        tgt = tuple(reader.text(t, mapping.line_of("tgt"), "cmd tgt") for t in raw_tgt)
+    else:
+        tgt = reader.text(raw_tgt, mapping.line_of("tgt"), "cmd tgt")
+    fun = reader.text(mapping["fun"], mapping.line_of("fun"), "cmd fun")
+    tgt_type = mapping.get("tgt_type", "glob")
+    if tgt_type not in TGT_TYPES:
+        reader.fail(
+            mapping.line_of("tgt_type"), f"cmd tgt_type must be one of {', '.join(TGT_TYPES)}"
+        )
+    arg, kwarg = _arguments(reader, mapping, "cmd")
+    return Command(tgt, fun, arg, kwarg, tgt_type)
+
+
+def _run(reader: Reader, value: Any, line: int) -> RunnerCall:
+    mapping = reader.mapping(value, line, "run")
+    reader.only_keys(mapping, ("fun", "arg", "kwarg"), "run")
+    if "fun" not in mapping:
+        reader.fail(line, "run needs fun (e.g. manage.up)")
+    arg, kwarg = _arguments(reader, mapping, "run")
+    return RunnerCall(reader.text(mapping["fun"], mapping.line_of("fun"), "run fun"), arg, kwarg)
+
+
+def _fire(reader: Reader, value: Any, line: int) -> Fire:
+    mapping = reader.mapping(value, line, "fire")
+    reader.only_keys(mapping, ("tag", "data"), "fire")
+    tag = reader.text(mapping.get("tag"), mapping.line_of("tag"), "fire tag")
+    if "\n\n" in tag:
+        reader.fail(mapping.line_of("tag"), "fire tag cannot contain a blank line")
+    return Fire(
+        tag,
+        reader.plain_mapping(mapping.get("data", YMap(0)), mapping.line_of("data"), "fire data"),
+    )
+
+
+def _restart(reader: Reader, value: Any, line: int) -> bool:
+    if value is not True:
+        reader.fail(line, f"restart_master takes true, not {describe_type(value)}")
+    return True
+
+
+_ARGS: dict[str, Callable[[Reader, Any, int], Any]] = {
+    "restart_master": _restart,
+    "wait": lambda reader, value, line: reader.pattern(value, line, "wait pattern"),
+    "key": _key,
+    "cmd": _cmd,
+    "run": _run,
+    "fire": _fire,
+    "ticks": lambda reader, value, line: reader.count(value, line, "ticks", minimum=1),
+}
+
+
+def _step(reader: Reader, item: Any, line: int, number: int) -> Step:
+    mapping = reader.mapping(item, line, f"step {number}")
+    kinds = [key for key in mapping if key not in STEP_SIBLINGS]
+    for kind in kinds:
+        if kind in RESERVED_STEPS:
+            reader.fail(mapping.key_line(kind), RESERVED_STEPS[kind])
+        if kind not in STEP_KINDS:
+            known = ", ".join(STEP_KINDS)
+            reader.fail(mapping.key_line(kind), f"unknown step kind {kind!r}; known: {known}")
+    if not kinds:
+        reader.fail(mapping.line, f"step {number} has no kind; known: {', '.join(STEP_KINDS)}")
+    if len(kinds) > 1:
+        reader.fail(
+            mapping.key_line(kinds[1]),
+            f"step {number} has two kinds, {kinds[0]!r} and {kinds[1]!r}; one per step",
+        )
+    kind = kinds[0]
+    value, value_line = mapping[kind], mapping.line_of(kind)
+    if kind in _ARGS:
+        args = _ARGS[kind](reader, value, value_line)
+    else:
+        args = _targets(reader, value, value_line, f"step {kind!r}")
+    name = None
+    if "name" in mapping:
+        name = reader.text(mapping["name"], mapping.line_of("name"), "step name")
+    timeout = None
+    if "timeout" in mapping:
+        timeout = reader.number(mapping["timeout"], mapping.line_of("timeout"), "timeout")
+    return Step(kind, args, name, timeout, mapping.line)
+
+
+def parse_steps(reader: Reader, value: Any, line: int) -> tuple[Step, ...]:
+    items = reader.listing(value, line, "steps")
+    steps: list[Step] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        step = _step(reader, item, items.line_of(index), index + 1)
+        if step.name is not None:
+            if step.name in seen:
+                reader.fail(
+                    step.line,
+                    f"step name {step.name!r} is used twice (first at line {seen[step.name]})",
+                )
+            seen[step.name] = step.line
+        steps.append(step)
+    return tuple(steps)

@@ -1,0 +1,139 @@
+"""Loading scenario files: YAML with line numbers in, a typed ``Scenario`` out.
+
+Every problem is a ``ScenarioError`` that reads ``file:line: problem``; unknown keys
+anywhere are errors, never ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from saltsim.scenario._errors import ScenarioError
+from saltsim.scenario._expectations import check_captures, parse_dialect, parse_expectations
+from saltsim.scenario._parse import Reader
+from saltsim.scenario._steps import parse_steps
+from saltsim.scenario._yaml import YMap, load_located
+from saltsim.scenario.expectations import Expectation, ExpectEachMinion
+from saltsim.scenario.pattern import Pattern
+from saltsim.scenario.spec import (
+    BACKENDS,
+    Scenario,
+    Settings,
+    Step,
+    check_targets,
+    minion_id_problem,
+    minion_names,
+)
+
+__all__ = ["load_scenario", "load_scenario_text", "parse_pattern"]
+
+TOP_KEYS = ("name", "description", "settings", "steps", "expect")
+SETTINGS_KEYS = ("backend", "dialect", "minions", "master", "minion")
+
+
+def _minions(reader: Reader, value: Any, line: int) -> tuple[str, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return minion_names(reader.count(value, line, "settings.minions"))
+    items = reader.listing(value, line, "settings.minions (a list of ids or a number)")
+    seen: set[str] = set()
+    for index, name in enumerate(items):
+        if problem := minion_id_problem(name):
+            reader.fail(items.line_of(index), f"settings.minions: {problem}")
+        if name in seen:
+            reader.fail(items.line_of(index), f"settings.minions names {name!r} twice")
+        seen.add(name)
+    return tuple(items)
+
+
+def _options(reader: Reader, mapping: YMap, key: str) -> dict[str, Any]:
+    options = reader.plain_mapping(
+        mapping.get(key, YMap(0)), mapping.line_of(key), f"settings.{key}"
+    )
+    for name in options:
+        if not isinstance(name, str):
+            reader.fail(
+                mapping.line_of(key), f"settings.{key}: option names must be strings: {name!r}"
+            )
+    return options
+
+
+def _settings(reader: Reader, value: Any, line: int) -> Settings:
+    mapping = reader.mapping(value, line, "settings")
+    reader.only_keys(mapping, SETTINGS_KEYS, "settings")
+    backend = mapping.get("backend", Settings.backend)
+    if backend not in BACKENDS:
+        reader.fail(mapping.line_of("backend"), f"settings.backend must be {' or '.join(BACKENDS)}")
+    dialect = Settings.dialect
+    if "dialect" in mapping:
+        dialect = parse_dialect(
+            reader, mapping["dialect"], mapping.line_of("dialect"), "settings.dialect"
+        )
+    minions: tuple[str, ...] = ()
+    if "minions" in mapping:
+        minions = _minions(reader, mapping["minions"], mapping.line_of("minions"))
+    return Settings(
+        backend,
+        dialect,
+        minions,
+        _options(reader, mapping, "master"),
+        _options(reader, mapping, "minion"),
+    )
+
+
+def _check_waits(reader: Reader, steps: tuple[Step, ...]) -> None:
+    """``wait`` patterns may capture for later ``wait`` patterns (the runner keeps those)."""
+    known: set[str] = set()
+    for step in steps:
+        if isinstance(step.args, Pattern):
+            for name in sorted(step.args.uses - known):
+                reader.fail(step.line, f"${{{name}}} is not captured by an earlier wait step")
+            known |= set(step.args.captures)
+
+
+def load_scenario_text(text: str, source: str = "<scenario>", name: str | None = None) -> Scenario:
+    """Parse scenario YAML; ``source`` names it in errors, ``name`` is the default name."""
+    reader = Reader(source)
+    document = load_located(text, source)
+    if document is None:
+        reader.fail(1, "empty scenario; it needs at least steps:")
+    top = reader.mapping(document, 1, "a scenario")
+    reader.only_keys(top, TOP_KEYS, "the scenario")
+    default_name = name or Path(source).stem
+    scenario_name = reader.text(top.get("name", default_name), top.line_of("name"), "name")
+    description = reader.text(
+        top.get("description", ""), top.line_of("description"), "description", empty=True
+    )
+    settings = _settings(reader, top.get("settings", YMap(top.line)), top.line_of("settings"))
+    if "steps" not in top:
+        reader.fail(top.line, "a scenario needs steps:")
+    steps = parse_steps(reader, top["steps"], top.line_of("steps"))
+    check_targets(source, settings, steps)
+    _check_waits(reader, steps)
+    names = {step.name for step in steps if step.name is not None}
+    expectations: tuple[Expectation, ...] = ()
+    if "expect" in top:
+        expectations = parse_expectations(reader, top["expect"], top.line_of("expect"), names)
+    check_captures(reader, expectations)
+    for exp in expectations:
+        if isinstance(exp, ExpectEachMinion) and not settings.minions:
+            reader.fail(exp.line, "each_minion needs settings.minions")
+    return Scenario(scenario_name, description, source, settings, steps, expectations)
+
+
+def parse_pattern(text: str, source: str = "<pattern>") -> Pattern:
+    """One pattern from YAML text: ``salt/auth`` or ``{tag: salt/auth, data: {id: m1}}``."""
+    reader = Reader(source)
+    return reader.pattern(load_located(text, source), 1)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load a scenario file; its name defaults to the file's stem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(str(path), None, f"cannot read scenario file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(path), None, f"not UTF-8 text: {exc.reason}") from exc
+    return load_scenario_text(text, str(path), path.stem)

@@ -1,0 +1,255 @@
+"""Run a scenario: its steps against a testbed, every bus event recorded, then checked.
+
+The recorder is armed before the first step and stays until a sentinel fired after
+the last one comes back, so the recording has a definite end. Each step is marked
+(time and the last ``_seq`` seen) before it acts; ``wait`` and ``ticks`` block on the
+recorder with one deadline. The run is written as JSONL and an HTML timeline, checked,
+and on failure reported with the expected patterns beside the recorded timeline (and,
+on the docker backend, the containers' log tails).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from saltsim.errors import EventTimeoutError
+from saltsim.event import Event
+from saltsim.recorder import Recorder
+from saltsim.scenario.expect import CheckResult, check
+from saltsim.scenario.pattern import Pattern
+from saltsim.scenario.record import RecordedRun, StepMark, write_record
+from saltsim.scenario.report import render_failure, render_summary
+from saltsim.scenario.spec import (
+    ALL,
+    DEFAULT_TIMEOUT,
+    Command,
+    Fire,
+    KeyAction,
+    RunnerCall,
+    Scenario,
+    Step,
+)
+from saltsim.scenario.timeline import write_timeline
+
+__all__ = ["RunOutcome", "ScenarioRunner", "StepFailedError", "make_testbed"]
+
+Say = Callable[[str], None]
+_END_TAG = "saltsim/scenario/end"
+_JOB_TIMEOUT = 10.0
+
+
+class StepFailedError(EventTimeoutError):
+    """A step's wait ran out; the run still writes and checks what it recorded."""
+
+
+@dataclass
+class RunOutcome:
+    scenario: Scenario
+    run: RecordedRun
+    result: CheckResult
+    events_path: Path
+    timeline_path: Path
+    step_error: str | None = None
+    logs: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok and self.step_error is None
+
+    def report(self) -> str:
+        """The summary, and on failure the divergence beside the timeline and the logs."""
+        lines = [render_summary(self.result)]
+        if self.step_error:
+            lines.insert(0, f"!! step failed: {self.step_error}")
+        if not self.result.ok:
+            lines.append(render_failure(self.result, self.run))
+        if not self.ok and self.logs:
+            lines.append(self.logs)
+        return "\n".join(lines)
+
+
+def make_testbed(scenario: Scenario) -> Any:
+    """The testbed the scenario's (possibly overridden) settings ask for."""
+    settings = scenario.settings
+    options: dict[str, Any] = {
+        "dialect": settings.dialect,
+        "master_options": dict(settings.master),
+        "minion_options": dict(settings.minion),
+    }
+    if settings.backend == "docker":
+        from saltsim.testbed.docker_backend import DockerTestbed
+
+        return DockerTestbed(**options)
+    from saltsim.testbed.local import LocalTestbed
+
+    return LocalTestbed(**options)
+
+
+class ScenarioRunner:
+    """One run of one scenario; ``run()`` returns a ``RunOutcome`` (it raises only when
+    the testbed itself cannot start)."""
+
+    def __init__(self, scenario: Scenario, results_dir: Path, say: Say = print) -> None:
+        self.scenario = scenario
+        self.say = say
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        settings = scenario.settings
+        self.out_dir = (
+            results_dir / f"{scenario.name}-{settings.backend}-{settings.dialect}-{stamp}"
+        )
+        self.captures: dict[str, Any] = {}
+        self.marks: list[StepMark] = []
+
+    def run(self, testbed: Any = None) -> RunOutcome:
+        scenario, settings = self.scenario, self.scenario.settings
+        self.say(
+            f"scenario {scenario.name} ({scenario.source}): backend {settings.backend}, "
+            f"dialect {settings.dialect}, minions {', '.join(settings.minions) or 'none'}"
+        )
+        bed = testbed if testbed is not None else make_testbed(scenario)
+        began = time.time()
+        step_error: str | None = None
+        logs = ""
+        with bed:
+            with Recorder(bed.bus_pub, bed.bus_pull) as recorder:
+                for minion_id in settings.minions:
+                    bed.add_minion(minion_id, start=False)
+                try:
+                    for index, step in enumerate(scenario.steps):
+                        self._step(bed, recorder, index, step)
+                except (EventTimeoutError, RuntimeError) as exc:
+                    step_error = str(exc)
+                    self.say(f"  FAILED: {exc}")
+                self._settle(recorder)
+            run = RecordedRun(
+                events=list(recorder.events),
+                times=list(recorder.arrivals),
+                marks=self.marks,
+                dialect=settings.dialect,
+                minions=settings.minions,
+                lost=recorder.lost,
+                restarts=recorder.restarts,
+                scenario=scenario.name,
+                backend=settings.backend,
+                started=began,
+            )
+            result = check(scenario, run)
+            if (step_error is not None or not result.ok) and settings.backend == "docker":
+                logs = self._logs(bed)  # while the containers still exist
+        events_path, timeline_path = self._write(run, result)
+        outcome = RunOutcome(scenario, run, result, events_path, timeline_path, step_error, logs)
+        self.say(outcome.report())
+        verdict = "PASSED" if outcome.ok else "FAILED"
+        self.say(
+            f"{verdict}: {scenario.name}, {len(result.results) - len(result.skipped)} "
+            f"expectations checked, {len(result.failed)} failed, {len(result.skipped)} skipped, "
+            f"{len(run.events)} events, {run.lost} lost"
+        )
+        self.say(f"events:   {events_path}\ntimeline: {timeline_path}")
+        return outcome
+
+    # -- steps ----------------------------------------------------------------------
+    def _step(self, bed: Any, recorder: Recorder, index: int, step: Step) -> None:
+        since = recorder.mark()
+        seqs = [e.seq for e in recorder.since(0) if e.seq is not None]
+        self.marks.append(
+            StepMark(index, step.name, step.kind, time.time(), seqs[-1] if seqs else None)
+        )
+        began = time.monotonic()
+        self.say(f"  step {index + 1}/{len(self.scenario.steps)} {step.label(index + 1)}: ...")
+        self._act(bed, recorder, step, since)
+        self.say(f"    done in {time.monotonic() - began:.1f}s")
+
+    def _act(self, bed: Any, recorder: Recorder, step: Step, since: int) -> None:
+        settings, kind, args = self.scenario.settings, step.kind, step.args
+        timeout = step.timeout or DEFAULT_TIMEOUT
+        if kind in ("start", "stop", "kill", "pause", "unpause", "disconnect", "reconnect"):
+            action = getattr(bed, f"{kind}_minion")
+            for minion_id in settings.resolve(args):
+                action(minion_id)
+        elif kind == "restart_master":
+            bed.restart_master()
+        elif kind == "wait":
+            self._wait(recorder, args, timeout, since)
+        elif kind == "ticks":
+            for _ in range(int(args)):
+                event = recorder.wait_for("salt/presence/present", timeout, since=since)
+                since = recorder.events.index(event, since) + 1
+        elif kind == "key":
+            self._key(bed, args)
+        elif kind == "cmd":
+            self._cmd(bed, args, step.timeout or _JOB_TIMEOUT)
+        elif kind == "run":
+            call: RunnerCall = args
+            with bed.client() as client:
+                client.runner(call.fun, list(call.arg), dict(call.kwarg))
+        elif kind == "fire":
+            fire: Fire = args
+            if not recorder.fire(fire.tag, dict(fire.data)):
+                raise RuntimeError(f"the bus did not take {fire.tag}")
+        else:  # the loader refuses unknown kinds; this guards a new kind without a runner
+            raise RuntimeError(f"the runner cannot do {kind!r} steps yet")
+
+    def _wait(self, recorder: Recorder, pattern: Pattern, timeout: float, since: int) -> None:
+        missing = pattern.missing(self.captures)
+        if missing:
+            raise RuntimeError(f"wait uses ${{{missing[0]}}}, captured by no earlier wait")
+        found: list[dict[str, Any]] = []
+
+        def accept(event: Event) -> bool:
+            captured = pattern.match(event, self.captures)
+            if captured is None:
+                return False
+            found.append(captured)
+            return True
+
+        recorder.wait_for(accept, timeout, since=since, what=pattern.describe(self.captures))
+        self.captures.update(found[-1])
+
+    def _key(self, bed: Any, action: KeyAction) -> None:
+        fun = {"accept": "accept", "reject": "reject", "delete": "delete"}[action.action]
+        with bed.client() as client:
+            if action.targets == ALL:
+                client.key(fun, "*")
+                return
+            for minion_id in action.targets:
+                client.key(fun, minion_id)
+
+    def _cmd(self, bed: Any, command: Command, timeout: float) -> None:
+        tgt = list(command.tgt) if isinstance(command.tgt, tuple) else command.tgt
+        with bed.client() as client:
+            client.cmd(
+                tgt, command.fun, list(command.arg), dict(command.kwarg), command.tgt_type, timeout
+            )
+
+    # -- the end --------------------------------------------------------------------
+    def _settle(self, recorder: Recorder) -> None:
+        """Fire a sentinel and wait for it: everything before it is recorded."""
+        tag = f"{_END_TAG}/{uuid.uuid4().hex}"
+        since = recorder.mark()
+        if recorder.fire(tag, {}):
+            recorder.wait_for(tag, 30, since=since)
+
+    def _logs(self, bed: Any) -> str:
+        names = ["master", *self.scenario.settings.minions]
+        parts = []
+        for name in names:
+            try:
+                tail = bed.logs(name).strip().splitlines()[-20:]
+            except Exception as exc:  # logs are a diagnosis aid; never mask the failure
+                tail = [f"(no logs: {exc})"]
+            parts.append(f"--- logs of {name} (last 20 lines)\n" + "\n".join(tail))
+        return "\n".join(parts)
+
+    def _write(self, run: RecordedRun, result: CheckResult) -> tuple[Path, Path]:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        events_path = self.out_dir / "events.jsonl"
+        timeline_path = self.out_dir / "timeline.html"
+        write_record(events_path, run)
+        write_timeline(timeline_path, self.scenario, run, result)
+        return events_path, timeline_path

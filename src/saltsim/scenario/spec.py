@@ -1,0 +1,195 @@
+"""The typed form of a scenario file: settings, steps and expectations.
+
+``load_scenario`` (``loader.py``) builds these from YAML; the runner executes
+``Scenario.steps`` and ``check`` (``expect.py``) judges ``Scenario.expectations``.
+Every step and expectation keeps the line it was written on, for reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from saltsim.scenario._errors import ScenarioError
+from saltsim.scenario.expectations import Expectation
+from saltsim.stamp import DIALECTS
+
+__all__ = [
+    "ALL",
+    "BACKENDS",
+    "DEFAULT_TIMEOUT",
+    "DIALECTS",
+    "KEY_ACTIONS",
+    "MINION_STEPS",
+    "STEP_KINDS",
+    "Command",
+    "Fire",
+    "KeyAction",
+    "RunnerCall",
+    "Scenario",
+    "Settings",
+    "Step",
+    "Targets",
+    "minion_names",
+]
+
+BACKENDS = ("docker", "local")
+DEFAULT_TIMEOUT = 30.0  # seconds a step may take when it has no `timeout:`
+MINION_STEPS = ("start", "stop", "kill", "pause", "unpause", "disconnect", "reconnect")
+STEP_KINDS = (*MINION_STEPS, "restart_master", "wait", "key", "cmd", "run", "fire", "ticks")
+KEY_ACTIONS = ("accept", "reject", "delete")
+ALL = "all"
+_MINION_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+Targets = tuple[str, ...] | Literal["all"]
+
+
+def minion_names(count: int) -> tuple[str, ...]:
+    """``minions: N`` means ``minion-1`` .. ``minion-N``."""
+    return tuple(f"minion-{n}" for n in range(1, count + 1))
+
+
+def minion_id_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a minion id of a scenario, or ``None``."""
+    if not isinstance(name, str) or not _MINION_ID.match(name):
+        return f"minion id {name!r} must be letters, digits, '.', '_' or '-'"
+    if name == ALL:
+        return "'all' is reserved for 'every minion' and cannot be a minion id"
+    return None
+
+
+@dataclass(frozen=True)
+class KeyAction:
+    """``key: {accept: m1}``: a salt-key action on some keys (``"all"``: every minion)."""
+
+    action: str  # accept | reject | delete
+    targets: Targets
+
+
+@dataclass(frozen=True)
+class Command:
+    """``cmd: {tgt, fun, arg, kwarg, tgt_type}``: a job, as ``salt TGT FUN ARG...``."""
+
+    tgt: str | tuple[str, ...]
+    fun: str
+    arg: tuple[Any, ...] = ()
+    kwarg: dict[str, Any] = field(default_factory=dict)
+    tgt_type: str = "glob"
+
+
+@dataclass(frozen=True)
+class RunnerCall:
+    """``run: {fun, arg, kwarg}``: a runner, as ``salt-run FUN ARG...``."""
+
+    fun: str
+    arg: tuple[Any, ...] = ()
+    kwarg: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Fire:
+    """``fire: {tag, data}``: one event fired on the master bus."""
+
+    tag: str
+    data: dict[Any, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step. ``args`` by kind: minion steps ``Targets``; ``restart_master`` ``True``;
+    ``wait`` ``Pattern``; ``key`` ``KeyAction``; ``cmd`` ``Command``; ``run`` ``RunnerCall``;
+    ``fire`` ``Fire``; ``ticks`` ``int``. ``timeout`` is ``None`` unless written
+    (the runner then uses ``DEFAULT_TIMEOUT``)."""
+
+    kind: str
+    args: Any
+    name: str | None = None
+    timeout: float | None = None
+    line: int = 0
+
+    def label(self, index: int) -> str:
+        """The step's name, or ``#<index> <kind>`` for an unnamed one."""
+        return self.name or f"#{index} {self.kind}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: str = "local"  # docker | local
+    dialect: str = "3008"  # "3008" | "3006"
+    minions: tuple[str, ...] = ()
+    master: dict[str, Any] = field(default_factory=dict)  # master options, passed through
+    minion: dict[str, Any] = field(default_factory=dict)  # options of every minion
+
+    def resolve(self, targets: Targets) -> tuple[str, ...]:
+        """The minion ids ``targets`` names (``"all"``: every minion of the settings)."""
+        return self.minions if targets == ALL else tuple(targets)
+
+
+def check_targets(source: str, settings: Settings, steps: Sequence[Step]) -> None:
+    """Every minion a step names must be in ``settings.minions``."""
+    known = set(settings.minions)
+    for step in steps:
+        targets = step.args.targets if isinstance(step.args, KeyAction) else step.args
+        if step.kind not in (*MINION_STEPS, "key") or targets == ALL:
+            continue
+        for name in targets:
+            if name not in known:
+                shown = ", ".join(settings.minions) or "none"
+                raise ScenarioError(
+                    source,
+                    step.line,
+                    f"minion {name!r} in step {step.kind!r} is not in settings.minions ({shown})",
+                )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A loaded scenario file. ``source`` is the path it came from (for messages)."""
+
+    name: str
+    description: str
+    source: str
+    settings: Settings
+    steps: tuple[Step, ...]
+    expectations: tuple[Expectation, ...]
+
+    def step_named(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)
+
+    def with_overrides(
+        self,
+        *,
+        dialect: str | None = None,
+        minions: int | Sequence[str] | None = None,
+        backend: str | None = None,
+    ) -> Scenario:
+        """A copy with the runner's overrides; ``ScenarioError`` if a step then names a minion
+        that no longer exists (``minions: N`` renames them ``minion-1`` .. ``minion-N``)."""
+        settings = self.settings
+        where = f"{self.source} (override)"
+        if dialect is not None:
+            if dialect not in DIALECTS:
+                raise ScenarioError(
+                    where, None, f'dialect must be "3006" or "3008", not {dialect!r}'
+                )
+            settings = dataclasses.replace(settings, dialect=dialect)
+        if backend is not None:
+            if backend not in BACKENDS:
+                raise ScenarioError(
+                    where, None, f"backend must be docker or local, not {backend!r}"
+                )
+            settings = dataclasses.replace(settings, backend=backend)
+        if minions is not None:
+            names = minion_names(minions) if isinstance(minions, int) else tuple(minions)
+            for name in names:
+                if problem := minion_id_problem(name):
+                    raise ScenarioError(where, None, problem)
+            settings = dataclasses.replace(settings, minions=names)
+        check_targets(self.source, settings, self.steps)
+        return dataclasses.replace(self, settings=settings)
