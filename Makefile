@@ -7,10 +7,11 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 .PHONY: help venv check lint typecheck test test-unit test-functional test-docker bench-bus \
-        bench-minions bench-containers scenario-presence demo images clean
+        bench-minions bench-containers scenario-presence scenarios demo images images-if-engine \
+        clean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-20s %s\n", $$1, $$2}'
 
 $(INSTALLED): pyproject.toml
@@ -30,8 +31,7 @@ typecheck: $(INSTALLED) ## mypy (strict)
 
 check: lint typecheck ## ruff and mypy
 
-test: check ## ruff, mypy, images and every test tier (the CI command)
-	$(PY) -m saltsim.testbed.images --if-engine
+test: check images-if-engine ## ruff, mypy, images and every test tier (the CI command)
 	$(PY) -m pytest
 
 test-unit: $(INSTALLED) ## only the pure unit tests
@@ -52,8 +52,21 @@ bench-minions: $(INSTALLED) ## time until 100/1,000/5,000 swarm minions are pres
 bench-containers: images ## time until 10/25/50 minion containers (and 1,000 swarm minions) are present
 	$(PY) -m bench.containers --json bench/results/containers.json
 
-scenario-presence: $(INSTALLED) ## the main job: presence on the local backend (see README)
-	$(PY) -m saltsim presence-demo
+SCENARIOS := $(basename $(notdir $(wildcard scenarios/*.yaml)))
+
+images-if-engine: $(INSTALLED) ## build the images when a Docker engine answers, else say so
+	$(PY) -m saltsim.testbed.images --if-engine
+
+scenario-presence: images-if-engine ## the main job: the presence scenario (docker, else local)
+	$(PY) -m saltsim scenario run presence
+
+scenario-%: images-if-engine ## run scenarios/%.yaml, e.g. make scenario-jobs
+	$(PY) -m saltsim scenario run $*
+
+scenarios: images-if-engine ## run every scenario file in scenarios/
+	@failed=""; for name in $(SCENARIOS); do \
+	  $(PY) -m saltsim scenario run $$name || failed="$$failed $$name"; done; \
+	  if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 demo: $(INSTALLED) ## fire a few events through a bus and print them
 	$(PY) -m saltsim demo
@@ -62,5 +75,5 @@ images: $(INSTALLED) ## build the base and service images locally (nothing is pu
 	$(PY) -m saltsim.testbed.images
 
 clean: ## remove caches, results and every saltsim container, network and volume (by label)
-	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results results
 	if [ -x $(PY) ]; then $(PY) -m saltsim.testbed.docker_backend clean; fi

@@ -91,17 +91,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0 if client.lost == 0 else 1
 
 
-def cmd_presence(args: argparse.Namespace) -> int:
-    """Presence run on the local backend (the scenario runner of issue #5 replaces it)."""
-    from saltsim.presence_demo import run_presence_demo
-
-    try:
-        return run_presence_demo(args.minions, args.dialect or "3008")
-    except TimeoutError as exc:
-        print(f"saltsim: {exc}", file=sys.stderr)
-        return 1
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saltsim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -112,13 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=int, default=6)
     demo.add_argument("--dialect", choices=["3008", "3006"])
     demo.set_defaults(func=cmd_demo)
-    presence = sub.add_parser(
-        "presence-demo",
-        help="master + minions on 127.0.0.1: start, kill, return, with presence events",
-    )
-    presence.add_argument("--minions", type=int, default=3)
-    presence.add_argument("--dialect", choices=["3008", "3006"])
-    presence.set_defaults(func=cmd_presence)
     add_master_commands(sub)
     add_scenario_commands(sub)
     return parser

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +13,17 @@ from saltsim.bus import EventBus
 from saltsim.busproc import BusProcess
 from saltsim.client import EventClient
 
-__all__ = ["REQUIRE_DOCKER_ENV", "bus_process", "docker_engine", "event_bus", "event_listener"]
+__all__ = [
+    "REQUIRE_DOCKER_ENV",
+    "bus_process",
+    "docker_engine",
+    "event_bus",
+    "event_listener",
+    "recorder",
+    "scenario",
+    "testbed",
+    "testbed_options",
+]
 
 REQUIRE_DOCKER_ENV = "SALTSIM_REQUIRE_DOCKER"
 
@@ -50,3 +62,67 @@ def docker_engine() -> None:
     if os.environ.get(REQUIRE_DOCKER_ENV):
         pytest.fail(f"{reason}; {REQUIRE_DOCKER_ENV} is set, so docker tests may not skip")
     pytest.skip(f"docker tests skipped: {reason}")
+
+
+def _backend(request: pytest.FixtureRequest) -> str:
+    """docker for tests marked ``docker`` (they need the engine), else local."""
+    if request.node.get_closest_marker("docker") is not None:
+        request.getfixturevalue("docker_engine")
+        return "docker"
+    return "local"
+
+
+@pytest.fixture
+def testbed_options() -> dict[str, Any]:
+    """Options of the ``testbed`` fixture; override this fixture in a module to change them."""
+    return {
+        "master_options": {"presence_events": True, "loop_interval": 1.0, "auto_accept": True},
+        "minion_options": {"heartbeat_interval": 0.5},
+    }
+
+
+@pytest.fixture
+def testbed(request: pytest.FixtureRequest, testbed_options: dict[str, Any]) -> Iterator[Any]:
+    """A started testbed: containers for tests marked ``docker``, else local processes.
+    No minions yet: ``testbed.add_minion(id)``."""
+    if _backend(request) == "docker":
+        from saltsim.testbed.docker_backend import DockerTestbed
+
+        with DockerTestbed(**testbed_options) as docker_bed:
+            yield docker_bed
+        return
+    from saltsim.testbed.local import LocalTestbed
+
+    with LocalTestbed(**testbed_options) as local_bed:
+        yield local_bed
+
+
+@pytest.fixture
+def recorder(testbed: Any) -> Iterator[Any]:
+    """Every event on ``testbed``'s bus from now on (``saltsim.recorder.Recorder``)."""
+    from saltsim.recorder import Recorder
+
+    with Recorder(testbed.bus_pub, testbed.bus_pull) as rec:
+        yield rec
+
+
+@pytest.fixture
+def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Any]:
+    """``scenario(name_or_path, dialect=None, minions=None, backend=None)`` runs a scenario
+    file and returns its ``RunOutcome`` (``.ok``, ``.report()``); the backend defaults to
+    docker for tests marked ``docker``, else local. Results go under ``tmp_path``."""
+    from saltsim._cli_scenario import find_scenario
+    from saltsim.scenario import load_scenario
+    from saltsim.scenario.runner import ScenarioRunner
+
+    def run(name: str, **overrides: Any) -> Any:
+        loaded = load_scenario(find_scenario(name))
+        overrides.setdefault("backend", _backend(request))
+        lines: list[str] = []
+        outcome = ScenarioRunner(
+            loaded.with_overrides(**overrides), tmp_path / "results", lines.append
+        ).run()
+        outcome.progress = "\n".join(lines)
+        return outcome
+
+    return run

@@ -56,6 +56,7 @@ class RunOutcome:
     timeline_path: Path
     step_error: str | None = None
     logs: str = ""
+    progress: str = ""  # what the runner said, step by step (kept by the pytest fixture)
 
     @property
     def ok(self) -> bool:
@@ -63,9 +64,10 @@ class RunOutcome:
 
     def report(self) -> str:
         """The summary, and on failure the divergence beside the timeline and the logs."""
-        lines = [render_summary(self.result)]
+        lines = [self.progress] if self.progress else []
+        lines.append(render_summary(self.result))
         if self.step_error:
-            lines.insert(0, f"!! step failed: {self.step_error}")
+            lines.append(f"!! step failed: {self.step_error}")
         if not self.result.ok:
             lines.append(render_failure(self.result, self.run))
         if not self.ok and self.logs:
