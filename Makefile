@@ -76,4 +76,4 @@ images: $(INSTALLED) ## build the base and service images locally (nothing is pu
 
 clean: ## remove caches, results and every saltsim container, network and volume (by label)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results results
-	if [ -x $(PY) ]; then $(PY) -m saltsim.testbed.docker_backend clean; fi
+	if [ -x $(PY) ]; then $(PY) -m saltsim clean; fi

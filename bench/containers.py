@@ -102,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         row["process_seconds"] = round(processes(size, args.timeout), 2)
         row["ratio"] = round(row["seconds"] / row["process_seconds"], 2)
         rows.append(row)
+        print(f"  {row}", file=sys.stderr, flush=True)
     print(f"{args.swarm_total} minions in swarm containers ...", file=sys.stderr, flush=True)
     swarm = swarms(args.swarm_total, args.per_swarm, args.timeout)
+    print(f"  {swarm}", file=sys.stderr, flush=True)
 
     print(
         "| containers | present (docker) | present (processes, anchor) | ratio | MB / container |"

@@ -38,7 +38,11 @@ def _load_keys(pki_dir: Path) -> KeyPair:
         pem = (pki_dir / "minion.pem").read_bytes()
     except FileNotFoundError:
         return KeyPair.load_or_create(pki_dir)
-    key = serialization.load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True)
+    try:
+        # Skipping the RSA consistency check makes loading ~20x faster for keys we made.
+        key = serialization.load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True)
+    except TypeError:  # cryptography < 39 (Debian bookworm's 38 in the images) checks always
+        key = serialization.load_pem_private_key(pem, None)
     if not isinstance(key, rsa.RSAPrivateKey):
         return KeyPair.load_or_create(pki_dir)  # raises the usual CryptoError
     return KeyPair(key)

@@ -91,6 +91,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0 if client.lost == 0 else 1
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    """Remove every saltsim container, network and volume, found by the session label."""
+    from saltsim.testbed._engine import EngineUnavailableError
+    from saltsim.testbed.docker_backend import clean
+
+    try:
+        removed = clean()
+    except EngineUnavailableError as exc:
+        print(f"saltsim: nothing to clean: {exc}", file=sys.stderr)
+        return 0
+    print(", ".join(f"{count} {kind}" for kind, count in removed.items()) + " removed")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saltsim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -103,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     add_master_commands(sub)
     add_scenario_commands(sub)
+    clean = sub.add_parser(
+        "clean", help="remove every saltsim container, network and volume (by label)"
+    )
+    clean.set_defaults(func=cmd_clean)
     return parser
 
 

@@ -12,6 +12,7 @@ import pytest
 from saltsim.event import Event
 from saltsim.recorder import Recorder
 from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
+from saltsim.testbed.base import TestbedError
 from saltsim.testbed.docker_backend import DockerTestbed, _sweep
 from saltsim.testbed.images import ensure_images
 from saltsim.testbed.local import free_ports
@@ -21,8 +22,9 @@ pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_engine")]
 
 def _present(count: int, prefix: str):  # type: ignore[no-untyped-def]
     def accept(event: Event) -> bool:
-        present = event.data.get("present", []) if event.tag == "salt/presence/present" else []
-        return len([m for m in present if m.startswith(prefix)]) == count
+        if event.tag != "salt/presence/present":
+            return False
+        return len([m for m in event.data["present"] if m.startswith(prefix)]) == count
 
     accept.__name__ = f"salt/presence/present with {count} minions named {prefix}*"
     return accept
@@ -81,6 +83,11 @@ def test_controller_scales_compose_replicas_and_swarm_containers(docker_engine: 
             recorder.wait_for(f"salt/minion/{minion_id}/start", 60)
         bed.add_swarm("sw", 5)
         recorder.wait_for(_present(5, "sw-"), 90)
+        bed.stop_minion("swarm-sw")  # a restarted swarm loads the keys it made
+        recorder.wait_for(_present(0, "sw-"), 30)
+        since = recorder.mark()
+        bed.start_minion("swarm-sw")
+        recorder.wait_for(_present(5, "sw-"), 60, since=since)
         assert bed.scale("minion", 1) == ["minion-1"]  # scaling down removes minion-2
         recorder.wait_for(
             lambda e: e.tag == "salt/presence/change" and "minion-2" in e.data["lost"], 30
@@ -107,3 +114,19 @@ def test_compose_file_stays_valid_for_stack_deploy() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "container_name" not in done.stdout and "build:" not in done.stdout
+
+
+def test_failed_start_cleans_up_and_raises_with_the_master_logs(docker_engine: None) -> None:
+    bed = DockerTestbed(master_options={"loop_interval": -1}, start_timeout=60)
+    with pytest.raises(TestbedError) as failure:
+        bed.start()
+    message = str(failure.value)
+    assert "master container exited" in message and "loop_interval" in message
+    client = engine()
+    try:
+        label = {"label": f"{SESSION_LABEL}={bed.session}"}
+        assert client.containers.list(all=True, filters=label) == []
+        assert client.networks.list(filters=label) == []
+        assert client.volumes.list(filters=label) == []
+    finally:
+        client.close()

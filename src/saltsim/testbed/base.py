@@ -8,7 +8,7 @@ from saltsim.client import EventClient
 from saltsim.errors import SaltsimError
 from saltsim.masterclient import MasterClient
 
-__all__ = ["NotSupportedError", "Testbed", "TestbedError"]
+__all__ = ["BusPorts", "NotSupportedError", "Testbed", "TestbedError"]
 
 
 class TestbedError(SaltsimError, RuntimeError):
@@ -28,7 +28,11 @@ class Testbed(Protocol):
 
     def start(self) -> Testbed: ...
     def close(self) -> None: ...
-    def listener(self) -> EventClient: ...
+
+    bus_pub: str
+    bus_pull: str
+
+    def listener(self, timeout: float = 30.0) -> EventClient: ...
     def client(self) -> MasterClient: ...
     def add_minion(self, minion_id: str, start: bool = True, **options: Any) -> None: ...
     def add_swarm(self, prefix: str, count: int, **options: Any) -> None: ...
@@ -41,3 +45,27 @@ class Testbed(Protocol):
     def reconnect_minion(self, minion_id: str) -> None: ...
     def restart_master(self) -> None: ...
     def logs(self, name: str) -> str: ...
+
+
+class BusPorts:
+    """The master bus as both backends reach it: ports on 127.0.0.1 (``self.ports``)."""
+
+    ports: dict[str, int]
+
+    @property
+    def bus_pub(self) -> str:
+        return f"tcp://127.0.0.1:{self.ports['bus_pub_port']}"
+
+    @property
+    def bus_pull(self) -> str:
+        return f"tcp://127.0.0.1:{self.ports['bus_pull_port']}"
+
+    def listener(self, timeout: float = 30.0) -> EventClient:
+        """An event client on the master bus, armed (it provably receives) on return."""
+        client = EventClient(self.bus_pub, self.bus_pull)
+        try:
+            client.wait_ready(timeout)
+        except BaseException:
+            client.close()
+            raise
+        return client

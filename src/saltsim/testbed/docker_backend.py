@@ -22,17 +22,18 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from saltsim.client import EventClient
+from saltsim.errors import EventTimeoutError
 from saltsim.identity import service_replica_id
 from saltsim.masterclient import MasterClient
 from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
-from saltsim.testbed.base import TestbedError
+from saltsim.testbed.base import BusPorts, TestbedError
 from saltsim.testbed.local import BUS_HOLD, free_ports
 
 __all__ = ["DockerTestbed", "clean"]
@@ -64,7 +65,7 @@ def _env(options: dict[str, Any]) -> dict[str, str]:
     }
 
 
-class DockerTestbed:
+class DockerTestbed(BusPorts):
     """A master container and minion containers of one session; a context manager."""
 
     backend = "docker"
@@ -156,8 +157,26 @@ class DockerTestbed:
         return done.stdout + done.stderr
 
     def _wait_master(self, timeout: float | None = None) -> None:
-        """Ready means the bus answers through the published port, not that it is open."""
-        self.listener(timeout or self.start_timeout).close()
+        """Ready means the bus answers through the published port, not that it is open.
+        A master container that exits meanwhile fails at once, with its logs."""
+        deadline = time.monotonic() + (timeout or self.start_timeout)
+        while True:
+            try:
+                self.listener(min(2.0, max(deadline - time.monotonic(), 0.1))).close()
+                return
+            except EventTimeoutError:
+                master = self._master()
+                master.reload()
+                if master.status in ("exited", "dead"):
+                    raise TestbedError(
+                        f"the master container exited ({master.attrs['State'].get('ExitCode')})"
+                        f"; its logs:\n{self.logs('master')}"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    raise TestbedError(
+                        f"the master's bus did not answer on {self.bus_pub} within "
+                        f"{timeout or self.start_timeout}s; its logs:\n{self.logs('master')}"
+                    ) from None
 
     def close(self) -> None:
         if self._docker is not None:
@@ -182,24 +201,6 @@ class DockerTestbed:
         self.close()
 
     # -- clients --------------------------------------------------------------------
-    @property
-    def bus_pub(self) -> str:
-        return f"tcp://127.0.0.1:{self.ports['bus_pub_port']}"
-
-    @property
-    def bus_pull(self) -> str:
-        return f"tcp://127.0.0.1:{self.ports['bus_pull_port']}"
-
-    def listener(self, timeout: float = 30.0) -> EventClient:
-        """An event client on the master bus through the published port, armed on return."""
-        client = EventClient(self.bus_pub, self.bus_pull)
-        try:
-            client.wait_ready(timeout)
-        except BaseException:
-            client.close()
-            raise
-        return client
-
     def client(self) -> MasterClient:
         code, out = self._master().exec_run(["cat", f"{_MASTER_DATA}/pki/client_token"])
         if code != 0:
@@ -403,24 +404,3 @@ def clean() -> dict[str, int]:
         return _sweep(client, SESSION_LABEL)
     finally:
         client.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m saltsim.testbed.docker_backend clean``: what ``make clean`` runs."""
-    import sys
-
-    args = sys.argv[1:] if argv is None else argv
-    if args != ["clean"]:
-        print("usage: python -m saltsim.testbed.docker_backend clean", file=sys.stderr)
-        return 2
-    try:
-        removed = clean()
-    except TestbedError as exc:
-        print(f"saltsim: nothing to clean: {exc}", file=sys.stderr)
-        return 0
-    print(", ".join(f"{count} {kind}" for kind, count in removed.items()) + " removed")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

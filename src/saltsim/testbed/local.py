@@ -18,10 +18,9 @@ from typing import Any
 
 import yaml
 
-from saltsim.client import EventClient
 from saltsim.masterclient import MasterClient, read_token
 from saltsim.testbed._proc import Child
-from saltsim.testbed.base import NotSupportedError, TestbedError
+from saltsim.testbed.base import BusPorts, NotSupportedError, TestbedError
 
 __all__ = ["BUS_HOLD", "LocalTestbed", "free_ports"]
 
@@ -50,7 +49,7 @@ class _MinionSpec:
     child: Child | None = None
 
 
-class LocalTestbed:
+class LocalTestbed(BusPorts):
     """A master and any number of minion processes; a context manager."""
 
     backend = "local"
@@ -122,24 +121,6 @@ class LocalTestbed:
         self.close()
 
     # -- clients --------------------------------------------------------------------
-    @property
-    def bus_pub(self) -> str:
-        return f"tcp://127.0.0.1:{self.ports['bus_pub_port']}"
-
-    @property
-    def bus_pull(self) -> str:
-        return f"tcp://127.0.0.1:{self.ports['bus_pull_port']}"
-
-    def listener(self) -> EventClient:
-        """An event client on the master bus, armed (it provably receives) on return."""
-        client = EventClient(self.bus_pub, self.bus_pull)
-        try:
-            client.wait_ready(10)
-        except BaseException:
-            client.close()
-            raise
-        return client
-
     def client(self) -> MasterClient:
         return MasterClient(
             f"tcp://127.0.0.1:{self.ports['ret_port']}",
