@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from docker.errors import APIError
 
-from saltsim.errors import EventTimeoutError
 from saltsim.identity import service_replica_id
-from saltsim.masterclient import MasterClient
+from saltsim.masterclient import MasterClient, MasterError
 from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
 from saltsim.testbed.base import BusPorts, TestbedError
 from saltsim.testbed.local import BUS_HOLD, free_ports
@@ -157,14 +157,18 @@ class DockerTestbed(BusPorts):
         return done.stdout + done.stderr
 
     def _wait_master(self, timeout: float | None = None) -> None:
-        """Ready means the bus answers through the published port, not that it is open.
-        A master container that exits meanwhile fails at once, with its logs."""
-        deadline = time.monotonic() + (timeout or self.start_timeout)
+        """Ready means the master answers an authenticated ``info`` request through the
+        published port. It does not subscribe to the bus: the first subscriber releases
+        ``bus_hold``, and that must be the caller's recorder, not this probe. A master
+        container that exits meanwhile fails at once, with its logs."""
+        limit = timeout or self.start_timeout
+        deadline = time.monotonic() + limit
         while True:
             try:
-                self.listener(min(2.0, max(deadline - time.monotonic(), 0.1))).close()
+                with self.client() as client:
+                    client.call({"cmd": "info"}, timeout=min(2.0, limit))
                 return
-            except EventTimeoutError:
+            except (MasterError, TestbedError, APIError):
                 master = self._master()
                 master.reload()
                 if master.status in ("exited", "dead"):
@@ -174,9 +178,10 @@ class DockerTestbed(BusPorts):
                     ) from None
                 if time.monotonic() >= deadline:
                     raise TestbedError(
-                        f"the master's bus did not answer on {self.bus_pub} within "
-                        f"{timeout or self.start_timeout}s; its logs:\n{self.logs('master')}"
+                        f"the master did not answer on 127.0.0.1:{self.ports['ret_port']} "
+                        f"within {limit}s; its logs:\n{self.logs('master')}"
                     ) from None
+                time.sleep(0.2)  # between probes of a master that is still starting
 
     def close(self) -> None:
         if self._docker is not None:
