@@ -143,7 +143,11 @@ class Minion:
         self._replies[rid] = future
         await self._dealer.send(encode_data({**envelope, "rid": rid}))
         try:
-            return await asyncio.wait_for(future, timeout)
+            # Not asyncio.wait_for: on Python 3.11 it returns a reply that arrives together
+            # with a cancellation and drops the cancellation, so a SIGTERM landing as an
+            # _auth reply came in was lost and the minion went on signing in (gh-86296).
+            async with asyncio.timeout(timeout):
+                return await future
         finally:
             self._replies.pop(rid, None)
 

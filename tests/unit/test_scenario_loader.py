@@ -175,7 +175,7 @@ def test_presence_scenario_loads() -> None:
         (
             "settings: {minions: [m1], colour: red}\nsteps: []\n",
             "x.yaml:1: unknown key 'colour' in settings; known: backend, dialect, minions, "
-            "master, minion",
+            "master, minion, impostors",
         ),
         (
             "steps: []\nexpect:\n  - never: {tag: a, dat: {}}\n",
@@ -429,6 +429,81 @@ def test_step_names_are_unique_and_each_minion_needs_minions() -> None:
     assert error("steps: []\nexpect:\n  - each_minion: {never: a}\n") == (
         "x.yaml:3: each_minion needs settings.minions"
     )
+
+
+IMPOSTORS = """\
+settings:
+  minions: [m1, m2]
+  impostors:
+    m1-copy: m1
+    ghost: m9
+steps:
+  - start: [m1, m1-copy]
+  - kill: ghost
+  - key: {delete: [m1, m9]}
+  - stop: all
+"""
+
+
+def test_impostors_are_handles_for_minion_steps_and_ids_for_key_steps() -> None:
+    scenario = load_scenario_text(IMPOSTORS, "x.yaml")
+    assert scenario.settings.impostors == {"m1-copy": "m1", "ghost": "m9"}
+    assert scenario.settings.minions == ("m1", "m2")
+    assert scenario.steps[0].args == ("m1", "m1-copy")
+    assert scenario.steps[2].args == KeyAction("delete", ("m1", "m9"))
+    assert scenario.settings.resolve("all") == ("m1", "m2")  # `all` never means an impostor
+    assert load_scenario_text("steps: []\n", "x.yaml").settings.impostors == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "settings:\n  minions: [m1]\n  impostors: [m1]\nsteps: []\n",
+            "x.yaml:3: settings.impostors (a mapping of handle: id) must be a mapping, not a list",
+        ),
+        (
+            "settings:\n  minions: [m1]\n  impostors:\n    m1-copy: m1\n    m1: m1\nsteps: []\n",
+            "x.yaml:5: settings.impostors: handle 'm1' is also in settings.minions",
+        ),
+        (
+            "settings:\n  minions: [m1]\n  impostors:\n    m1-copy: 'a b'\nsteps: []\n",
+            "x.yaml:4: settings.impostors m1-copy: minion id 'a b' must be letters, digits, "
+            "'.', '_' or '-'",
+        ),
+        (
+            "settings:\n  minions: [m1]\n  impostors:\n    all: m1\nsteps: []\n",
+            "x.yaml:4: settings.impostors handle: 'all' is reserved for 'every minion' and "
+            "cannot be a name",
+        ),
+        (
+            "settings:\n  minions: [m1]\n  impostors: {m1-copy: m1}\nsteps:\n"
+            "  - key: {accept: m1-copy}\n",
+            "x.yaml:5: minion 'm1-copy' in step 'key' is not in settings.minions (m1) "
+            "or the settings.impostors ids (m1)",
+        ),
+        (
+            "settings:\n  minions: [m1]\n  impostors: {m1-copy: m1}\nsteps:\n  - start: m2\n",
+            "x.yaml:5: minion 'm2' in step 'start' is not in settings.minions (m1) "
+            "or the settings.impostors handles (m1-copy)",
+        ),
+    ],
+)
+def test_impostor_errors_name_the_line(text: str, expected: str) -> None:
+    assert error(text) == expected
+
+
+def test_overrides_keep_impostors_apart_from_minions() -> None:
+    scenario = load_scenario_text(
+        "settings: {minions: [m1], impostors: {minion-2: m1}}\nsteps: [{start: minion-2}]\n",
+        "o.yaml",
+    )
+    assert scenario.with_overrides(minions=1).settings.impostors == {"minion-2": "m1"}
+    with pytest.raises(
+        ScenarioError,
+        match=r"^o.yaml \(override\): settings.impostors: handle 'minion-2' is also in",
+    ):
+        scenario.with_overrides(minions=2)
 
 
 def test_overrides_replace_dialect_backend_and_minions() -> None:

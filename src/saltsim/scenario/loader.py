@@ -22,6 +22,7 @@ from saltsim.scenario.spec import (
     Settings,
     Step,
     check_targets,
+    impostor_problem,
     minion_id_problem,
     minion_names,
 )
@@ -29,7 +30,7 @@ from saltsim.scenario.spec import (
 __all__ = ["load_scenario", "load_scenario_text", "parse_pattern"]
 
 TOP_KEYS = ("name", "description", "settings", "steps", "expect")
-SETTINGS_KEYS = ("backend", "dialect", "minions", "master", "minion")
+SETTINGS_KEYS = ("backend", "dialect", "minions", "master", "minion", "impostors")
 
 
 def _minions(reader: Reader, value: Any, line: int) -> tuple[str, ...]:
@@ -44,6 +45,20 @@ def _minions(reader: Reader, value: Any, line: int) -> tuple[str, ...]:
             reader.fail(items.line_of(index), f"settings.minions names {name!r} twice")
         seen.add(name)
     return tuple(items)
+
+
+def _impostors(reader: Reader, value: Any, line: int) -> dict[str, str]:
+    """``impostors: {HANDLE: ID}``: a minion process, named HANDLE in steps, claiming ID."""
+    mapping = reader.mapping(value, line, "settings.impostors (a mapping of handle: id)")
+    impostors: dict[str, str] = {}
+    for handle, minion_id in mapping.items():
+        where = mapping.line_of(handle)
+        if problem := minion_id_problem(handle):
+            reader.fail(where, f"settings.impostors handle: {problem.replace('minion id', 'name')}")
+        if problem := minion_id_problem(minion_id):
+            reader.fail(where, f"settings.impostors {handle}: {problem}")
+        impostors[handle] = minion_id
+    return impostors
 
 
 def _options(reader: Reader, mapping: YMap, key: str) -> dict[str, Any]:
@@ -72,13 +87,21 @@ def _settings(reader: Reader, value: Any, line: int) -> Settings:
     minions: tuple[str, ...] = ()
     if "minions" in mapping:
         minions = _minions(reader, mapping["minions"], mapping.line_of("minions"))
-    return Settings(
+    impostors: dict[str, str] = {}
+    if "impostors" in mapping:
+        impostors = _impostors(reader, mapping["impostors"], mapping.line_of("impostors"))
+    settings = Settings(
         backend,
         dialect,
         minions,
         _options(reader, mapping, "master"),
         _options(reader, mapping, "minion"),
+        impostors,
     )
+    if problem := impostor_problem(settings):
+        clash = next(h for h in impostors if h in minions)
+        reader.fail(mapping["impostors"].line_of(clash), problem)
+    return settings
 
 
 def _check_waits(reader: Reader, steps: tuple[Step, ...]) -> None:

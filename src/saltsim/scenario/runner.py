@@ -112,6 +112,7 @@ class ScenarioRunner:
         self.say(
             f"scenario {scenario.name} ({scenario.source}): backend {settings.backend}, "
             f"dialect {settings.dialect}, minions {', '.join(settings.minions) or 'none'}"
+            + "".join(f", impostor {h} (id {i})" for h, i in settings.impostors.items())
         )
         bed = testbed if testbed is not None else make_testbed(scenario)
         began = time.time()
@@ -121,6 +122,8 @@ class ScenarioRunner:
             with Recorder(bed.bus_pub, bed.bus_pull) as recorder:
                 for minion_id in settings.minions:
                     bed.add_minion(minion_id, start=False)
+                for handle, minion_id in settings.impostors.items():
+                    bed.add_minion(minion_id, start=False, name=handle)
                 try:
                     for index, step in enumerate(scenario.steps):
                         self._step(bed, recorder, index, step)
@@ -238,7 +241,8 @@ class ScenarioRunner:
             recorder.wait_for(tag, 30, since=since)
 
     def _logs(self, bed: Any) -> str:
-        names = ["master", *self.scenario.settings.minions]
+        settings = self.scenario.settings
+        names = ["master", *settings.minions, *settings.impostors]
         parts = []
         for name in names:
             try:

@@ -122,26 +122,43 @@ class Settings:
     minions: tuple[str, ...] = ()
     master: dict[str, Any] = field(default_factory=dict)  # master options, passed through
     minion: dict[str, Any] = field(default_factory=dict)  # options of every minion
+    # handle -> minion id: a minion process claiming that id with its own key (a denied key).
+    # Steps name it by its handle; `all` and each_minion never include it.
+    impostors: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, targets: Targets) -> tuple[str, ...]:
-        """The minion ids ``targets`` names (``"all"``: every minion of the settings)."""
+        """The minions (or impostor handles) ``targets`` names (``"all"``: every minion of
+        the settings, never an impostor)."""
         return self.minions if targets == ALL else tuple(targets)
 
 
+def impostor_problem(settings: Settings) -> str | None:
+    """Why ``settings.impostors`` clashes with ``settings.minions``, or ``None``."""
+    for handle in settings.impostors:
+        if handle in settings.minions:
+            return f"settings.impostors: handle {handle!r} is also in settings.minions"
+    return None
+
+
 def check_targets(source: str, settings: Settings, steps: Sequence[Step]) -> None:
-    """Every minion a step names must be in ``settings.minions``."""
-    known = set(settings.minions)
+    """Every minion a step names must be in ``settings.minions``; minion steps may also name
+    an impostor's handle, ``key`` steps an impostor's id."""
+    handles, ids = tuple(settings.impostors), tuple(dict.fromkeys(settings.impostors.values()))
     for step in steps:
-        targets = step.args.targets if isinstance(step.args, KeyAction) else step.args
+        is_key = isinstance(step.args, KeyAction)
+        targets = step.args.targets if is_key else step.args
         if step.kind not in (*MINION_STEPS, "key") or targets == ALL:
             continue
+        extra = ids if is_key else handles
+        known = {*settings.minions, *extra}
         for name in targets:
             if name not in known:
-                shown = ", ".join(settings.minions) or "none"
+                shown = f"settings.minions ({', '.join(settings.minions) or 'none'})"
+                if extra:
+                    where = "ids" if is_key else "handles"
+                    shown += f" or the settings.impostors {where} ({', '.join(extra)})"
                 raise ScenarioError(
-                    source,
-                    step.line,
-                    f"minion {name!r} in step {step.kind!r} is not in settings.minions ({shown})",
+                    source, step.line, f"minion {name!r} in step {step.kind!r} is not in {shown}"
                 )
 
 
@@ -191,5 +208,7 @@ class Scenario:
                 if problem := minion_id_problem(name):
                     raise ScenarioError(where, None, problem)
             settings = dataclasses.replace(settings, minions=names)
+            if problem := impostor_problem(settings):
+                raise ScenarioError(where, None, problem)
         check_targets(self.source, settings, self.steps)
         return dataclasses.replace(self, settings=settings)
