@@ -222,12 +222,13 @@ class Master:
     # -- jobs -----------------------------------------------------------------------
     def expected_minions(self, tgt: Any, tgt_type: str) -> tuple[list[str], list[str]]:
         accepted = self.keys.list("accepted")
-        minions = [m for m in accepted if match_target(tgt, tgt_type, m, self.grains.get(m, {}))]
-        missing: list[str] = []
         if tgt_type == "list":
+            # As Salt's _check_list_minions: both lists keep the target's order.
             listed = [t.strip() for t in tgt.split(",")] if isinstance(tgt, str) else list(tgt)
-            missing = [m for m in listed if m not in accepted]
-        return minions, missing
+            known = set(accepted)
+            return [m for m in listed if m in known], [m for m in listed if m not in known]
+        minions = [m for m in accepted if match_target(tgt, tgt_type, m, self.grains.get(m, {}))]
+        return minions, []
 
     def publish(self, load: dict[str, Any]) -> dict[str, Any]:
         """Salt's LocalClient publish: events, cache, encrypted load on the PUB socket."""

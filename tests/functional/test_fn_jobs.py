@@ -87,6 +87,17 @@ def test_job_events_for_each_targeting_form(
         assert event.data["return"] is True and event.data["success"] is True
 
 
+def test_list_target_keeps_the_targets_order(bed: LocalTestbed) -> None:
+    """As Salt's ``_check_list_minions``: ``minions`` and ``missing`` follow the target."""
+    with bed.listener() as events, bed.client() as client:
+        published = client.publish(["web2", "ghost", "db1", "alien"], "test.ping", tgt_type="list")
+        # Both returns, in completion order, so none lands in a later test's window.
+        rets = [events.wait_for(f"salt/job/{published['jid']}/ret/", 20) for _ in range(2)]
+    assert sorted(ret.data["id"] for ret in rets) == ["db1", "web2"]
+    assert published["minions"] == ["web2", "db1"]
+    assert published["missing"] == ["ghost", "alien"]
+
+
 def test_no_match_fires_nothing(bed: LocalTestbed) -> None:
     with bed.listener() as events, bed.client() as client:
         published = client.publish("nothing-here*", "test.ping")
