@@ -39,7 +39,7 @@ from saltsim.scenario.timeline import write_timeline
 __all__ = ["RunOutcome", "ScenarioRunner", "StepFailedError", "make_testbed"]
 
 Say = Callable[[str], None]
-_END_TAG = "saltsim/scenario/end"
+_SYNC_TAG = "saltsim/scenario/sync"
 _JOB_TIMEOUT = 10.0
 
 
@@ -106,6 +106,7 @@ class ScenarioRunner:
         )
         self.captures: dict[str, Any] = {}
         self.marks: list[StepMark] = []
+        self._cursor = 0  # where the next wait starts searching the recording
 
     def run(self, testbed: Any = None) -> RunOutcome:
         scenario, settings = self.scenario, self.scenario.settings
@@ -160,14 +161,23 @@ class ScenarioRunner:
 
     # -- steps ----------------------------------------------------------------------
     def _step(self, bed: Any, recorder: Recorder, index: int, step: Step) -> None:
+        """Mark, act, and for actions whose effects are on the bus when they return (jobs,
+        runners, keys, fired events) sync the recorder, so the next step starts after them.
+
+        Waits search from the start of the last action (so a ``wait`` after a fast
+        ``fire`` finds it), and past whatever an earlier wait already matched."""
         since = recorder.mark()
+        if step.kind not in ("wait", "ticks"):
+            self._cursor = since
         seqs = [e.seq for e in recorder.since(0) if e.seq is not None]
         self.marks.append(
             StepMark(index, step.name, step.kind, time.time(), seqs[-1] if seqs else None)
         )
         began = time.monotonic()
         self.say(f"  step {index + 1}/{len(self.scenario.steps)} {step.label(index + 1)}: ...")
-        self._act(bed, recorder, step, since)
+        self._act(bed, recorder, step, self._cursor)
+        if step.kind in ("cmd", "run", "key", "fire"):
+            self._settle(recorder)
         self.say(f"    done in {time.monotonic() - began:.1f}s")
 
     def _act(self, bed: Any, recorder: Recorder, step: Step, since: int) -> None:
@@ -184,7 +194,7 @@ class ScenarioRunner:
         elif kind == "ticks":
             for _ in range(int(args)):
                 event = recorder.wait_for("salt/presence/present", timeout, since=since)
-                since = recorder.events.index(event, since) + 1
+                since = self._cursor = recorder.events.index(event, since) + 1
         elif kind == "key":
             self._key(bed, args)
         elif kind == "cmd":
@@ -213,7 +223,10 @@ class ScenarioRunner:
             found.append(captured)
             return True
 
-        recorder.wait_for(accept, timeout, since=since, what=pattern.describe(self.captures))
+        event = recorder.wait_for(
+            accept, timeout, since=since, what=pattern.describe(self.captures)
+        )
+        self._cursor = recorder.events.index(event, since) + 1
         self.captures.update(found[-1])
 
     def _key(self, bed: Any, action: KeyAction) -> None:
@@ -235,7 +248,7 @@ class ScenarioRunner:
     # -- the end --------------------------------------------------------------------
     def _settle(self, recorder: Recorder) -> None:
         """Fire a sentinel and wait for it: everything before it is recorded."""
-        tag = f"{_END_TAG}/{uuid.uuid4().hex}"
+        tag = f"{_SYNC_TAG}/{uuid.uuid4().hex}"
         since = recorder.mark()
         if recorder.fire(tag, {}):
             recorder.wait_for(tag, 30, since=since)
