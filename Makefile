@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv check lint typecheck test test-unit test-functional test-docker bench-bus \
+.PHONY: help venv check lint typecheck test test-deps test-unit test-functional test-docker bench-bus \
         bench-minions bench-containers scenario-presence scenarios demo images images-if-engine \
         clean
 
@@ -31,8 +31,17 @@ typecheck: $(INSTALLED) ## mypy (strict)
 
 check: lint typecheck ## ruff and mypy
 
-test: check images-if-engine ## ruff, mypy, images and every test tier (the CI command)
+test: check images-if-engine test-deps ## ruff, mypy, images and every test tier (the CI command)
 	$(PY) -m pytest
+
+test-deps: ## curl and chromium for the API tests (Debian packages)
+	@missing=""; for tool in curl chromium; do \
+	  command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 test-unit: $(INSTALLED) ## only the pure unit tests
 	$(PY) -m pytest tests/unit

@@ -34,6 +34,22 @@ class MasterConfig:
     # saltsim only: a new bus holds its events (queued) until a first listener subscribes,
     # at most this long, so a recorder rejoining a restarted master misses nothing. 0: off.
     bus_hold: float = 0.0
+    # The REST API (salt-api's rest_cherrypy): HTTPS with a self-signed certificate made at
+    # the first start in pki_dir (api.crt, api.key) and reused; plain HTTP only when api_ssl
+    # is off, because logins and tokens travel in it.
+    api_enabled: bool = True
+    api_port: int = 8000  # salt-api's usual port
+    api_ssl: bool = True
+    # eauth "auto": user -> password. Empty (the default) means nobody can log in, so an
+    # API that nobody configured cannot run jobs.
+    api_users: dict[str, str] = dataclasses.field(default_factory=dict)
+    api_token_expire: float = 43200.0  # Salt's token_expire: 12 hours
+    # ?token= on /events and /ws (old salt-api; EventSource cannot send headers). Off: tokens
+    # in URLs end up in access logs and browser history.
+    api_allow_query_token: bool = False
+    # Events queued per SSE/WebSocket client; past that a slow client loses events (counted,
+    # then told with saltsim/api/dropped), so it never holds up the bus or other clients.
+    api_client_queue: int = 1000
 
     def __post_init__(self) -> None:
         if self.dialect not in DIALECTS:
@@ -42,6 +58,11 @@ class MasterConfig:
             raise ConfigError("loop_interval and heartbeat_timeout must be positive")
         if self.max_minions < 0:
             raise ConfigError("max_minions must be 0 (no limit) or positive")
+        users = self.api_users
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in users.items()):
+            raise ConfigError("api_users must map user names to passwords (both strings)")
+        if self.api_token_expire <= 0 or self.api_client_queue < 2:
+            raise ConfigError("api_token_expire must be positive and api_client_queue at least 2")
 
     def address(self, port: int) -> str:
         return f"tcp://{self.interface}:{port}"

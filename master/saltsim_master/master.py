@@ -26,6 +26,7 @@ from saltsim.client import EventClient
 from saltsim.errors import FrameError
 from saltsim.targeting import TargetError, match_target
 from saltsim.wire import encode_data
+from saltsim_master.api import RestApi
 from saltsim_master.auth import Authenticator
 from saltsim_master.config import MasterConfig
 from saltsim_master.jobs import JidMaker, Job, JobCache
@@ -106,6 +107,7 @@ class Master:
         self._router_now: zmq.Socket[Any] = zmq.Socket.shadow(self._router.underlying)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.addresses: dict[str, str] = {}
+        self.api = RestApi(self, self._ctx) if config.api_enabled else None
 
     # -- the one publish path -------------------------------------------------------
     def fire(self, tag: str, data: dict[str, Any]) -> None:
@@ -127,12 +129,16 @@ class Master:
         pub = self._pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self.publish_port = int(pub.rsplit(":", 1)[1])
         self.addresses = {"ret": ret, "publish": pub, "bus_pub": bus_pub, "bus_pull": bus_pull}
+        if self.api is not None:
+            self.addresses["api"] = self.api.bind(bus_pub)
         return self.addresses
 
     def close(self) -> None:
         for task in self._tasks:
             task.cancel()
         self._cache_writer.shutdown(wait=True)
+        if self.api is not None:
+            self.api.close()
         self._router.close(0)
         self._pub.close(0)
         if self._firer is not None:
@@ -141,7 +147,9 @@ class Master:
         self._ctx.term()
 
     async def serve(self) -> None:
-        """Serve requests and run the maintenance loop until cancelled."""
+        """Serve requests, the REST API and the maintenance loop until cancelled."""
+        if self.api is not None:
+            await self.api.start()
         maintenance = asyncio.create_task(self._maintenance_loop())
         try:
             await self._request_loop()
@@ -149,6 +157,8 @@ class Master:
             maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await maintenance
+            if self.api is not None:
+                await self.api.stop()
 
     # -- request server -------------------------------------------------------------
     async def _request_loop(self) -> None:
@@ -343,5 +353,6 @@ class Master:
             "refused": dict(self.edge.refused),
             "bus": self.bus.stats.as_dict(),
             "fire_failures": self.fire_failures,
+            "api": self.api.stats() if self.api is not None else None,
             "time": time.time(),
         }

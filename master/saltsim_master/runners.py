@@ -76,6 +76,24 @@ async def jobs_lookup_jid(master: Master, jid: str) -> dict[str, Any]:
     return {minion: ret.get("return") for minion, ret in job.returns.items()}
 
 
+async def jobs_list_job(master: Master, jid: str) -> dict[str, Any]:
+    """One job's description and returns (salt-api's ``GET /jobs/<jid>`` uses it)."""
+    job = master.jobs.get(str(jid))
+    if job is None:
+        return {"jid": str(jid), "Result": {}, "Error": "no job with this jid"}
+    return {
+        "jid": job.jid,
+        "Function": job.load.get("fun"),
+        "Arguments": job.load.get("arg", []),
+        "Target": job.load.get("tgt"),
+        "Target-type": job.load.get("tgt_type"),
+        "User": job.load.get("user"),
+        "StartTime": job.start,
+        "Minions": job.minions,
+        "Result": {minion: {"return": ret.get("return")} for minion, ret in job.returns.items()},
+    }
+
+
 async def test_sleep(master: Master, length: float = 1) -> bool:
     await asyncio.sleep(float(length))
     return True
@@ -97,6 +115,7 @@ RUNNERS: dict[str, Runner] = {
     "manage.not_present": manage_not_present,
     "jobs.list_jobs": jobs_list_jobs,
     "jobs.lookup_jid": jobs_lookup_jid,
+    "jobs.list_job": jobs_list_job,
     "test.sleep": test_sleep,
     "test.arg": test_arg,
     "test.raise": test_raise,

@@ -67,10 +67,8 @@ class LocalTestbed(BusPorts):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="saltsim-local-"))
         self.dialect = dialect
         self.start_timeout = start_timeout
-        ports = free_ports(4)
-        self.ports = dict(
-            zip(("publish_port", "ret_port", "bus_pub_port", "bus_pull_port"), ports, strict=True)
-        )
+        names = ("publish_port", "ret_port", "bus_pub_port", "bus_pull_port", "api_port")
+        self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         self.master_options: dict[str, Any] = {
             "interface": "127.0.0.1",
             "dialect": dialect,

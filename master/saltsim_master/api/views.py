@@ -1,0 +1,166 @@
+"""The endpoints of salt-api's rest_cherrypy, as aiohttp handlers.
+
+Authentication: the ``X-Auth-Token`` header, else the ``session_id`` cookie that
+``POST /login`` sets; on ``/events`` and ``/ws`` also ``?token=`` (and ``/ws/<token>``)
+when ``api_allow_query_token`` is on. Everything but ``/``, ``/login`` and ``/run``
+(which carries credentials in each chunk) needs a live token.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from saltsim_master.api.bodies import read_body
+from saltsim_master.api.errors import BadRequest, Unauthorized
+from saltsim_master.api.lowstate import CLIENTS, Lowstate, chunks_of
+from saltsim_master.api.streams import Streams
+from saltsim_master.api.tokens import Token, Tokens
+
+if TYPE_CHECKING:
+    from saltsim_master.master import Master
+
+__all__ = ["COOKIE", "Views"]
+
+COOKIE = "session_id"  # rest_cherrypy's session cookie
+HOOK_BASE = "salt/netapi/hook"
+
+
+class Views:
+    def __init__(self, master: Master, tokens: Tokens, streams: Streams) -> None:
+        self.master = master
+        self.tokens = tokens
+        self.streams = streams
+        self.lowstate = Lowstate(master)
+        self.allow_query = master.config.api_allow_query_token
+
+    # -- authentication ---------------------------------------------------------------
+    def _auth(self, request: web.Request, *, stream: bool = False) -> Token:
+        token = request.headers.get("X-Auth-Token") or request.cookies.get(COOKIE)
+        if not token and stream:
+            query = request.match_info.get("token") or request.query.get("token")
+            if query and not self.allow_query:
+                self.tokens.refused += 1
+                raise Unauthorized(
+                    "a token in the URL is refused (it leaks into logs): send the X-Auth-Token "
+                    "header or the session cookie, or set api_allow_query_token: true"
+                )
+            token = query
+        return self.tokens.check(token)
+
+    # -- root, login, logout ------------------------------------------------------------
+    async def index(self, request: web.Request) -> web.Response:
+        return web.json_response({"return": "Welcome", "clients": list(CLIENTS)})
+
+    async def run_lowstate(self, request: web.Request) -> web.Response:
+        token = self._auth(request)
+        _raw, data = await read_body(request)
+        chunks = chunks_of(data)
+        results = [await self.lowstate.run(chunk, token.user) for chunk in chunks]
+        return web.json_response({"return": results})
+
+    async def run_with_credentials(self, request: web.Request) -> web.Response:
+        """``POST /run``: every chunk carries ``username``, ``password`` and ``eauth``."""
+        _raw, data = await read_body(request)
+        chunks = chunks_of(data)
+        users = [
+            self.tokens.verify(c.get("username"), c.get("password"), c.get("eauth")) for c in chunks
+        ]
+        results = [await self.lowstate.run(c, u) for c, u in zip(chunks, users, strict=True)]
+        return web.json_response({"return": results})
+
+    async def login_page(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"status": 200, "return": "Please log in"}, headers={"WWW-Authenticate": "Session"}
+        )
+
+    async def login(self, request: web.Request) -> web.Response:
+        _raw, data = await read_body(request)
+        creds = data[0] if isinstance(data, list) and data else data
+        if not isinstance(creds, dict):
+            raise BadRequest('send {"username": ..., "password": ..., "eauth": "auto"}')
+        token = self.tokens.login(creds.get("username"), creds.get("password"), creds.get("eauth"))
+        response = web.json_response(
+            {"return": [token.as_login()]}, headers={"X-Auth-Token": token.token}
+        )
+        expires = email.utils.formatdate(token.expire, usegmt=True)
+        response.set_cookie(COOKIE, token.token, expires=expires, path="/", httponly=True)
+        return response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        token = self._auth(request)
+        self.tokens.logout(token)
+        self.streams.hub.end_token(token.token, "logged out")
+        response = web.json_response({"return": "Your token has been cleared"})
+        response.del_cookie(COOKIE, path="/")
+        return response
+
+    # -- streams --------------------------------------------------------------------------
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        return await self.streams.sse(request, self._auth(request, stream=True))
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        return await self.streams.ws(request, self._auth(request, stream=True))
+
+    # -- hook -----------------------------------------------------------------------------
+    async def hook(self, request: web.Request) -> web.Response:
+        self._auth(request)
+        raw, data = await read_body(request)
+        path = request.match_info.get("path", "").strip("/")
+        tag = f"{HOOK_BASE}/{path}" if path else HOOK_BASE
+        failures = self.master.fire_failures
+        try:
+            self.master.fire(
+                tag, {"body": raw, "post": data or {}, "headers": dict(request.headers)}
+            )
+        except ValueError as exc:  # FrameError: a tag or payload the bus refuses
+            raise BadRequest(f"cannot fire {tag!r}: {exc}") from None
+        return web.json_response({"success": self.master.fire_failures == failures})
+
+    # -- keys, minions, jobs, stats -------------------------------------------------------
+    async def keys(self, request: web.Request) -> web.Response:
+        token = self._auth(request)
+        mid = request.match_info.get("mid")
+        fun, kwarg = ("key.finger", {"match": mid}) if mid else ("key.list_all", {})
+        result = self.lowstate.wheel.run(fun, [], kwarg, token.user)
+        return web.json_response({"return": result["data"]["return"]})
+
+    async def minions(self, request: web.Request) -> web.Response:
+        token = self._auth(request)
+        target = request.match_info.get("mid", "*")
+        chunk = {"client": "local", "tgt": target, "fun": "grains.items"}
+        grains = await self.lowstate.run(chunks_of(chunk)[0], token.user)
+        return web.json_response({"return": [grains]})
+
+    async def minions_async(self, request: web.Request) -> web.Response:
+        """``POST /minions``: publish without waiting (``local_async``); 202 with the jids."""
+        token = self._auth(request)
+        _raw, data = await read_body(request)
+        if isinstance(data, dict):
+            data = {"client": "local", **data}
+        elif isinstance(data, list):
+            data = [{"client": "local", **c} if isinstance(c, dict) else c for c in data]
+        jobs = []
+        for chunk in chunks_of(data):
+            published = self.lowstate.publish(chunk, token.user)
+            jobs.append({"jid": published["jid"], "minions": published["minions"]})
+        links = {"jobs": [{"href": f"/jobs/{job['jid']}"} for job in jobs if job["jid"]]}
+        return web.json_response({"return": jobs, "_links": links}, status=202)
+
+    async def jobs(self, request: web.Request) -> web.Response:
+        token = self._auth(request)
+        jid = request.match_info.get("jid")
+        fun, kwarg = ("jobs.list_job", {"jid": jid}) if jid else ("jobs.list_jobs", {})
+        reply = await self.master.run_runner({"fun": fun, "kwarg": kwarg, "user": token.user})
+        if not jid:
+            return web.json_response({"return": [reply["return"]]})
+        info: dict[str, Any] = reply["return"]
+        results = info.get("Result", {})
+        returns = {minion: ret.get("return") for minion, ret in results.items()}
+        return web.json_response({"info": [info], "return": [returns]})
+
+    async def stats(self, request: web.Request) -> web.Response:
+        self._auth(request)
+        return web.json_response(self.master.stats())
