@@ -17,7 +17,9 @@ from saltsim.config import load_config
 from saltsim.daemon import add_log_option, setup_logging
 from saltsim.errors import SaltsimError
 from saltsim.identity import container_name, id_from_container_name
+from saltsim.minionipc import socket_path
 from saltsim_minion.config import MinionConfig
+from saltsim_minion.ipc import LocalEvents
 from saltsim_minion.minion import Minion
 from saltsim_minion.swarm import Swarm, swarm_ids
 
@@ -36,12 +38,16 @@ async def _until_signal(main: Any) -> int:
 async def _one(config: MinionConfig) -> int:
     ctx = zmq.asyncio.Context()
     minion = Minion(config, ctx)
+    # `saltsim event send` on this machine fires as this minion (salt-call event.send)
+    local = LocalEvents(minion, ctx, socket_path(config.pki_dir))
+    local.start()
     try:
         return await minion.run()
     except asyncio.CancelledError:
         await minion.goodbye()
         raise
     finally:
+        local.close()
         minion.close()
         ctx.term()
 

@@ -7,6 +7,7 @@ import socket
 from typing import Any
 
 from saltsim.errors import ConfigError
+from saltsim.minionipc import default_pki_dir
 from saltsim.stamp import DIALECTS
 
 __all__ = ["MinionConfig"]
@@ -31,7 +32,7 @@ class MinionConfig:
         if not self.id:
             object.__setattr__(self, "id", socket.gethostname())
         if not self.pki_dir:
-            object.__setattr__(self, "pki_dir", f"/tmp/saltsim/minion/{self.id}/pki")
+            object.__setattr__(self, "pki_dir", default_pki_dir(self.id))
         if min(self.acceptance_wait_time, self.heartbeat_interval, self.request_timeout) <= 0:
             raise ConfigError(
                 "acceptance_wait_time, heartbeat_interval and request_timeout must be positive"

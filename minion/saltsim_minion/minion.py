@@ -173,7 +173,13 @@ class Minion:
 
     async def fire_master(self, data: dict[str, Any], tag: str) -> bool:
         """Salt's ``event.send``: a ``_minion_event`` the master wraps and fires."""
-        reply = await self.request(
+        reply = await self.send_event(data, tag)
+        return bool(reply.get("ok"))
+
+    async def send_event(self, data: dict[str, Any], tag: str) -> dict[str, Any]:
+        """``fire_master`` with the master's whole answer (``ok``, ``error``): the local
+        event socket passes a refusal on to its caller."""
+        return await self.request(
             {
                 "cmd": "_minion_event",
                 "tag": tag,
@@ -182,7 +188,6 @@ class Minion:
                 "ts": int(time.time()),
             }
         )
-        return bool(reply.get("ok"))
 
     # -- sign-in --------------------------------------------------------------------
     async def sign_in(self, stale: SessionCipher | None = None) -> None:

@@ -10,15 +10,18 @@ from typing import Any
 
 import yaml
 
+from saltsim._cli_state_event import state_event
+from saltsim._cli_target import add_target_options, connectable
+from saltsim.daemon import add_log_option
 from saltsim.masterclient import MasterClient, read_token
 from saltsim.output import nested
 
-__all__ = ["add_master_commands"]
+__all__ = ["add_master_commands", "parse_args", "yamlify"]
 
 _KWARG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 
 
-def _yamlify(text: str) -> Any:
+def yamlify(text: str) -> Any:
     """Salt's CLI argument typing: ``1`` is an int, ``true`` a bool, ``{a: 1}`` a dict."""
     try:
         value = yaml.safe_load(text)
@@ -33,9 +36,9 @@ def parse_args(words: list[str]) -> tuple[list[Any], dict[str, Any]]:
     for word in words:
         match = _KWARG.match(word)
         if match:
-            kwargs[match.group(1)] = _yamlify(match.group(2))
+            kwargs[match.group(1)] = yamlify(match.group(2))
         else:
-            args.append(_yamlify(word))
+            args.append(yamlify(word))
     return args, kwargs
 
 
@@ -45,12 +48,12 @@ def _client(args: argparse.Namespace) -> MasterClient:
     from saltsim.config import load_config
 
     cfg = load_config(MasterConfig, args.config)
-    host = "127.0.0.1" if cfg.interface in ("0.0.0.0", "") else cfg.interface
+    host = args.master or connectable(cfg.interface)
     return MasterClient(
         f"tcp://{host}:{cfg.ret_port}",
         read_token(cfg.pki_dir),
-        bus_pub=f"tcp://{host}:{cfg.bus_pub_port}",
-        bus_pull=f"tcp://{host}:{cfg.bus_pull_port}",
+        bus_pub=f"tcp://{host}:{args.bus_pub_port or cfg.bus_pub_port}",
+        bus_pull=f"tcp://{host}:{args.bus_pull_port or cfg.bus_pull_port}",
         timeout=args.timeout if args.timeout else 30.0,
     )
 
@@ -83,6 +86,9 @@ def cmd_cmd(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.fun == "state.event":
+        # Salt's runner listens on the master's bus; the CLI listens on it directly
+        return state_event(args)
     fun_args, kwargs = parse_args(args.args)
     with _client(args) as client:
         reply = client.runner(args.fun, fun_args, kwargs)
@@ -159,8 +165,10 @@ def cmd_key(args: argparse.Namespace) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", help="the master's YAML config file")
+    add_target_options(parser)
     parser.add_argument("-t", "--timeout", type=float, help="seconds to wait for returns")
     parser.add_argument("--out", choices=["nested", "json"], default="nested")
+    add_log_option(parser)
 
 
 def add_master_commands(sub: Any) -> None:
@@ -176,10 +184,18 @@ def add_master_commands(sub: Any) -> None:
     cmd.add_argument("args", nargs="*", help="arguments; key=value for keyword arguments")
     cmd.set_defaults(func=cmd_cmd)
 
-    run = sub.add_parser("run", help="run a runner on the master (salt-run)")
+    run = sub.add_parser(
+        "run",
+        help="run a runner on the master (salt-run); state.event listens on the bus itself",
+    )
     _common(run)
     run.add_argument("fun")
-    run.add_argument("args", nargs="*")
+    run.add_argument(
+        "args",
+        nargs="*",
+        help="arguments; key=value for keyword arguments (state.event: tagmatch=GLOB_OR_REGEX "
+        "count=N quiet=True pretty=True)",
+    )
     run.set_defaults(func=cmd_run)
 
     key = sub.add_parser("key", help="manage minion keys through the master (salt-key)")

@@ -62,13 +62,21 @@ class ListenerCore:
         try:
             event = Event.from_frame(frame)
         except FrameError as exc:
-            self.counters.bad_frames += 1
-            if not self._logged_bad:
-                self._logged_bad = True
-                log.warning(
-                    "listener dropped a malformed frame: %s; further ones only counted", exc
-                )
+            self.count_bad(exc)
             return None
+        return self.admit(event)
+
+    def count_bad(self, problem: Exception) -> None:
+        """Count one malformed frame (or stream message); log only the first."""
+        self.counters.bad_frames += 1
+        if not self._logged_bad:
+            self._logged_bad = True
+            log.warning(
+                "listener dropped a malformed frame: %s; further ones only counted", problem
+            )
+
+    def admit(self, event: Event) -> Event:
+        """Count an event decoded elsewhere (a remote stream) and account for its ``_seq``."""
         self.counters.received += 1
         self._recent.append(event.tag)
         self._account(event)

@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import json
+import os
 import signal
 import socket
 import sys
 import time
 from collections.abc import Sequence
 
+from saltsim._cli_event_send import add_event_commands
 from saltsim._cli_master import add_master_commands
 from saltsim._cli_scenario import add_scenario_commands
 from saltsim.bus import EventBus
 from saltsim.client import EventClient
 from saltsim.config import BusConfig, load_config
+from saltsim.daemon import setup_logging
 from saltsim.errors import SaltsimError
 
 __all__ = ["main"]
@@ -116,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dialect", choices=["3008", "3006"])
     demo.set_defaults(func=cmd_demo)
     add_master_commands(sub)
+    add_event_commands(sub)
     add_scenario_commands(sub)
     clean = sub.add_parser(
         "clean", help="remove every saltsim container, network and volume (by label)"
@@ -125,13 +129,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # `saltsim run state.event -l info pretty=True`: argparse ends a command's argument
+        # list at its first option; words after the options belong to it too.
+        if hasattr(args, "args") and not any(word.startswith("-") for word in extra):
+            args.args = [*args.args, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "log_level", None):
+        setup_logging(args.log_level)
     try:
         return int(args.func(args))
     except SaltsimError as exc:
         print(f"saltsim: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
+        # The reader went away (`| head`): exit quietly, and point stdout at /dev/null so
+        # that Python's own flush at exit does not report the broken pipe a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         return 0
     except (KeyboardInterrupt, EOFError):
         return 130

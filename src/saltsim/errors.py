@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "EventTimeoutError", "FrameError", "SaltsimError"]
+__all__ = ["ConfigError", "EventTimeoutError", "FrameError", "SaltsimError", "UsageError"]
 
 
 class SaltsimError(Exception):
@@ -15,6 +15,10 @@ class FrameError(SaltsimError, ValueError):
 
 class ConfigError(SaltsimError, ValueError):
     """A configuration value, file or environment variable that cannot be used."""
+
+
+class UsageError(SaltsimError, ValueError):
+    """A command-line argument that cannot be used; the CLI exits 2 with the message."""
 
 
 class EventTimeoutError(SaltsimError, TimeoutError):

@@ -1,0 +1,217 @@
+"""``AsyncRemoteEventClient``: ``AsyncEventClient``'s API over the REST API's ``/events``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from saltsim._listen import ListenerCounters
+from saltsim.aclient import AsyncEventClient
+from saltsim.client import _LATE_FRAMES, READY_TAG
+from saltsim.errors import EventTimeoutError
+from saltsim.event import Event
+from saltsim.remote._errors import NotSupportedError
+from saltsim.remote._stream import ApiSettings, EventStream, Intake, Item
+from saltsim.remote._sync import NO_FIRE
+from saltsim.tags import compile_matcher
+
+__all__ = ["AsyncRemoteEventClient"]
+
+
+class AsyncRemoteEventClient:
+    """Listen to a master over its REST API from asyncio code; ``async with`` closes it.
+
+    The same arguments as ``RemoteEventClient``. The stream is read by a task started on
+    ``async with`` (or the first wait) into a bounded queue.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        eauth: str = "auto",
+        verify: bool | ssl.SSLContext = True,
+        token_in_query: bool = False,
+        pull_address: str | None = None,
+        connect_timeout: float = 10.0,
+        hwm: int = 10_000,
+        pending_max: int = 10_000,
+    ) -> None:
+        self.settings = ApiSettings(
+            url, token, username, password, eauth, verify, token_in_query, connect_timeout
+        )
+        self.pull_address = pull_address
+        self._intake = Intake(pending_max)
+        self._hwm = hwm
+        self._queue: asyncio.Queue[Item] | None = None
+        self._changed: asyncio.Event | None = None
+        self._stream: EventStream | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._fire: AsyncEventClient | None = None
+
+    # -- the stream ----------------------------------------------------------------
+    def connect(self) -> EventStream:
+        """Start reading the stream (needs a running loop); idempotent."""
+        if self._stream is None:
+            self._queue = asyncio.Queue(self._hwm)
+            self._changed = asyncio.Event()
+            self._stream = EventStream(self.settings, self._queue.put, self._changed.set)
+            self._task = asyncio.get_running_loop().create_task(self._stream.run())
+        return self._stream
+
+    def close(self) -> None:
+        """Stop reading (the task ends at its next step); ``aclose`` also waits for it."""
+        if self._task is not None:
+            self._task.cancel()
+        if self._fire is not None:
+            self._fire.close()
+            self._fire = None
+
+    async def aclose(self) -> None:
+        task = self._task
+        self.close()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def __aenter__(self) -> AsyncRemoteEventClient:
+        self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- firing --------------------------------------------------------------------
+    async def fire_event(self, data: dict[Any, Any], tag: str) -> bool:
+        """Push onto the bus through ``pull_address``; ``NotSupportedError`` without one."""
+        if self.pull_address is None:
+            raise NotSupportedError(NO_FIRE)
+        if self._fire is None:
+            self._fire = AsyncEventClient(pull_address=self.pull_address, listen=False)
+        return await self._fire.fire_event(data, tag)
+
+    # -- listening -----------------------------------------------------------------
+    def subscribe(self, tag: str = "", match_type: str | None = None) -> None:
+        self._intake.core.subscribe(tag, match_type)
+
+    def unsubscribe(self, tag: str = "", match_type: str | None = None) -> None:
+        self._intake.core.unsubscribe(tag, match_type)
+
+    async def get_event(
+        self,
+        wait: float = 5,
+        tag: str = "",
+        full: bool = False,
+        match_type: str | None = None,
+        no_block: bool = False,
+    ) -> Any:
+        event = await self.next_event(0 if no_block else wait, tag, match_type)
+        if event is None:
+            return None
+        return event if full else event.full
+
+    async def next_event(
+        self, wait: float = 5, tag: str = "", match_type: str | None = None
+    ) -> Event | None:
+        match = compile_matcher(tag, match_type)
+        event = self._intake.core.take_pending(match)
+        if event is not None:
+            return event
+        self._intake.check()
+        self.connect()
+        assert self._queue is not None
+        deadline = time.monotonic() + wait
+        late = _LATE_FRAMES
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                try:
+                    async with asyncio.timeout(remaining):
+                        item = await self._queue.get()
+                except TimeoutError:
+                    continue
+            elif late > 0 and not self._queue.empty():
+                late -= 1
+                item = self._queue.get_nowait()
+            else:
+                return None
+            event = self._intake.take(item, match)
+            if event is not None:
+                return event
+
+    async def iter_events(
+        self, tag: str = "", full: bool = False, match_type: str | None = None
+    ) -> AsyncIterator[Any]:
+        while True:
+            event = await self.next_event(3600, tag, match_type)
+            if event is not None:
+                yield event if full else event.full
+
+    async def wait_for(self, tag: str, timeout: float = 10, match_type: str | None = None) -> Event:
+        event = await self.next_event(timeout, tag, match_type)
+        if event is None:
+            raise EventTimeoutError(
+                f"{match_type or 'startswith'}:{tag!r}",
+                timeout,
+                self._intake.core.recent_tags(),
+                f"stream {self.settings.endpoint('events')}: "
+                f"{self.connect().last_error or 'open, no error'}",
+            )
+        return event
+
+    async def wait_ready(self, timeout: float = 10) -> None:
+        """As ``RemoteEventClient.wait_ready``."""
+        stream = self.connect()
+        assert self._changed is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            self._changed.clear()
+            if stream.connected:
+                break
+            if stream.fatal is not None:
+                raise stream.fatal
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise EventTimeoutError(
+                    f"the stream {self.settings.endpoint('events')} to open",
+                    timeout,
+                    [],
+                    f"last error: {stream.last_error or 'none'}",
+                )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
+        if self.pull_address is None:
+            return
+        probe = f"{READY_TAG}/{uuid.uuid4().hex}"
+        while time.monotonic() < deadline:
+            if await self.fire_event({"probe": probe}, probe) and await self.next_event(
+                0.05, probe
+            ):
+                return
+        raise EventTimeoutError(probe, timeout, [], f"is {self.pull_address} this master's bus?")
+
+    # -- accounting ----------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._stream is not None and self._stream.connected
+
+    @property
+    def reconnects(self) -> int:
+        return self._stream.reconnects if self._stream is not None else 0
+
+    @property
+    def counters(self) -> ListenerCounters:
+        return self._intake.core.counters
+
+    @property
+    def lost(self) -> int:
+        return self._intake.core.counters.lost

@@ -1,0 +1,251 @@
+"""``RemoteEventClient``: ``EventClient``'s API over the REST API's ``/events`` stream.
+
+The stream is read by an asyncio loop in a daemon thread (httpx-sse) into a bounded
+queue; ``get_event`` and friends take from it with the local client's semantics. When
+the caller stops reading, the queue fills and the thread stops reading the socket, so the
+server's own bounded per-client queue takes over (and tells, and ``_seq`` shows, loss).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from saltsim._listen import ListenerCounters
+from saltsim.client import _LATE_FRAMES, READY_TAG, EventClient
+from saltsim.errors import EventTimeoutError
+from saltsim.event import Event
+from saltsim.remote._errors import NotSupportedError
+from saltsim.remote._stream import ApiSettings, EventStream, Intake, Item
+from saltsim.tags import compile_matcher
+
+__all__ = ["RemoteEventClient"]
+
+NO_FIRE = (
+    "the REST API fires only salt/netapi/hook/<path> events (POST /hook/<path>); to fire "
+    "arbitrary tags, give the client the master's bus PULL port: "
+    "pull_address='tcp://HOST:4513'"
+)
+
+
+class RemoteEventClient:
+    """Listen to a master over its REST API; a context manager, like ``EventClient``.
+
+    Authenticate with ``token`` or ``username``/``password`` (``POST /login``, repeated
+    when the token expires). ``verify=False`` accepts the master's self-signed certificate.
+    ``fire_event`` needs ``pull_address`` (the bus PULL port); without it it raises
+    ``NotSupportedError``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        eauth: str = "auto",
+        verify: bool | ssl.SSLContext = True,
+        token_in_query: bool = False,
+        pull_address: str | None = None,
+        connect_timeout: float = 10.0,
+        hwm: int = 10_000,
+        pending_max: int = 10_000,
+    ) -> None:
+        self.settings = ApiSettings(
+            url, token, username, password, eauth, verify, token_in_query, connect_timeout
+        )
+        self.pull_address = pull_address
+        self._intake = Intake(pending_max)
+        self._queue: queue.Queue[Item] = queue.Queue(hwm)
+        self._changed = threading.Event()
+        self._stream = EventStream(self.settings, self._put, self._changed.set)
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._fire: EventClient | None = None
+        self.connect()
+
+    # -- the stream ----------------------------------------------------------------
+    def connect(self) -> None:
+        """Start reading the stream (the constructor does); idempotent."""
+        if self._thread is not None:
+            return
+        started = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(started,), name="saltsim-remote-events", daemon=True
+        )
+        self._thread.start()
+        started.wait()
+
+    def _run(self, started: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._task = loop.create_task(self._stream.run())
+        started.set()
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(self._task)
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _put(self, item: Item) -> None:
+        while not self._closing:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                await asyncio.sleep(0.01)  # the caller is behind: hold the stream
+
+    def close(self) -> None:
+        self._closing = True
+        if self._loop is not None and self._task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                self._loop.call_soon_threadsafe(self._task.cancel)
+        if self._thread is not None:
+            self._thread.join(10)
+        if self._fire is not None:
+            self._fire.close()
+            self._fire = None
+
+    def __enter__(self) -> RemoteEventClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- firing --------------------------------------------------------------------
+    def fire_event(self, data: dict[Any, Any], tag: str) -> bool:
+        """Push onto the bus through ``pull_address``; ``NotSupportedError`` without one."""
+        if self.pull_address is None:
+            raise NotSupportedError(NO_FIRE)
+        if self._fire is None:
+            self._fire = EventClient(pull_address=self.pull_address, listen=False)
+        return self._fire.fire_event(data, tag)
+
+    # -- listening -----------------------------------------------------------------
+    def subscribe(self, tag: str = "", match_type: str | None = None) -> None:
+        self._intake.core.subscribe(tag, match_type)
+
+    def unsubscribe(self, tag: str = "", match_type: str | None = None) -> None:
+        self._intake.core.unsubscribe(tag, match_type)
+
+    def get_event(
+        self,
+        wait: float = 5,
+        tag: str = "",
+        full: bool = False,
+        match_type: str | None = None,
+        no_block: bool = False,
+    ) -> Any:
+        """The next matching event's data (or ``Event`` with ``full=True``), or None."""
+        event = self.next_event(0 if no_block else wait, tag, match_type)
+        if event is None:
+            return None
+        return event if full else event.full
+
+    def next_event(
+        self, wait: float = 5, tag: str = "", match_type: str | None = None
+    ) -> Event | None:
+        """The next matching ``Event`` within ``wait`` seconds, or None; ``RemoteError``
+        (``RemoteAuthError``) once the API refused the stream for good."""
+        match = compile_matcher(tag, match_type)
+        event = self._intake.core.take_pending(match)
+        if event is not None:
+            return event
+        self._intake.check()
+        deadline = time.monotonic() + wait
+        late = _LATE_FRAMES
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining > 0:
+                    item = self._queue.get(timeout=remaining)
+                elif late > 0:
+                    late -= 1
+                    item = self._queue.get_nowait()
+                else:
+                    return None
+            except queue.Empty:
+                if remaining > 0:
+                    continue
+                return None
+            event = self._intake.take(item, match)
+            if event is not None:
+                return event
+
+    def iter_events(
+        self, tag: str = "", full: bool = False, match_type: str | None = None
+    ) -> Iterator[Any]:
+        """Every matching event, forever; stop by breaking out of the loop."""
+        while True:
+            event = self.next_event(3600, tag, match_type)
+            if event is not None:
+                yield event if full else event.full
+
+    def wait_for(self, tag: str, timeout: float = 10, match_type: str | None = None) -> Event:
+        """The next matching ``Event``; ``EventTimeoutError`` naming what was seen instead."""
+        event = self.next_event(timeout, tag, match_type)
+        if event is None:
+            raise EventTimeoutError(
+                f"{match_type or 'startswith'}:{tag!r}",
+                timeout,
+                self._intake.core.recent_tags(),
+                f"stream {self.settings.endpoint('events')}: "
+                f"{self._stream.last_error or 'open, no error'}",
+            )
+        return event
+
+    def wait_ready(self, timeout: float = 10) -> None:
+        """Block until the stream is open; with ``pull_address``, until a probe fired on
+        the bus has come back through it (the listener provably receives)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._changed.clear()
+            if self._stream.connected:
+                break
+            if self._stream.fatal is not None:
+                raise self._stream.fatal
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise EventTimeoutError(
+                    f"the stream {self.settings.endpoint('events')} to open",
+                    timeout,
+                    [],
+                    f"last error: {self._stream.last_error or 'none'}",
+                )
+            self._changed.wait(remaining)
+        if self.pull_address is None:
+            return
+        probe = f"{READY_TAG}/{uuid.uuid4().hex}"
+        while time.monotonic() < deadline:
+            if self.fire_event({"probe": probe}, probe) and self.next_event(0.05, probe):
+                return
+        raise EventTimeoutError(probe, timeout, [], f"is {self.pull_address} this master's bus?")
+
+    # -- accounting ----------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._stream.connected
+
+    @property
+    def reconnects(self) -> int:
+        return self._stream.reconnects
+
+    @property
+    def counters(self) -> ListenerCounters:
+        return self._intake.core.counters
+
+    @property
+    def lost(self) -> int:
+        """Events the bus published that this listener never saw (gaps in ``_seq``)."""
+        return self._intake.core.counters.lost
