@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import zmq
 import zmq.asyncio
 
-from saltsim._listen import ListenerCore, ListenerCounters
+from saltsim._listen import ListenerCore
+from saltsim._surface import AsyncEventSurface
 from saltsim.client import _LATE_FRAMES, DEFAULT_PUB, DEFAULT_PULL, READY_TAG
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
@@ -21,8 +21,11 @@ from saltsim.wire import pack_frame
 __all__ = ["AsyncEventClient"]
 
 
-class AsyncEventClient:
+class AsyncEventClient(AsyncEventSurface):
     """Fire onto and listen to one bus from asyncio code. ``async with`` closes it."""
+
+    def _listener_core(self) -> ListenerCore:
+        return self._core
 
     def __init__(
         self,
@@ -90,25 +93,6 @@ class AsyncEventClient:
             return False
         return True
 
-    def subscribe(self, tag: str = "", match_type: str | None = None) -> None:
-        self._core.subscribe(tag, match_type)
-
-    def unsubscribe(self, tag: str = "", match_type: str | None = None) -> None:
-        self._core.unsubscribe(tag, match_type)
-
-    async def get_event(
-        self,
-        wait: float = 5,
-        tag: str = "",
-        full: bool = False,
-        match_type: str | None = None,
-        no_block: bool = False,
-    ) -> Any:
-        event = await self.next_event(0 if no_block else wait, tag, match_type)
-        if event is None:
-            return None
-        return event if full else event.full
-
     async def next_event(
         self, wait: float = 5, tag: str = "", match_type: str | None = None
     ) -> Event | None:
@@ -133,25 +117,6 @@ class AsyncEventClient:
             if event is not None:
                 return event
 
-    async def iter_events(
-        self, tag: str = "", full: bool = False, match_type: str | None = None
-    ) -> AsyncIterator[Any]:
-        while True:
-            event = await self.next_event(3600, tag, match_type)
-            if event is not None:
-                yield event if full else event.full
-
-    async def wait_for(self, tag: str, timeout: float = 10, match_type: str | None = None) -> Event:
-        event = await self.next_event(timeout, tag, match_type)
-        if event is None:
-            raise EventTimeoutError(
-                f"{match_type or 'startswith'}:{tag!r}",
-                timeout,
-                self._core.recent_tags(),
-                "check the tag, and arm the listener (wait_ready) before acting",
-            )
-        return event
-
     async def wait_ready(self, timeout: float = 10) -> None:
         probe = f"{READY_TAG}/{uuid.uuid4().hex}"
         deadline = time.monotonic() + timeout
@@ -161,11 +126,3 @@ class AsyncEventClient:
             ):
                 return
         raise EventTimeoutError(probe, timeout, [], f"is a bus serving {self.pub_address}?")
-
-    @property
-    def counters(self) -> ListenerCounters:
-        return self._core.counters
-
-    @property
-    def lost(self) -> int:
-        return self._core.counters.lost

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import zmq
 
-from saltsim._listen import ListenerCore, ListenerCounters
+from saltsim._listen import ListenerCore
+from saltsim._surface import EventSurface
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.tags import compile_matcher
@@ -31,8 +31,11 @@ SENTINEL_TAG = "saltsim/listener/sentinel"
 _LATE_FRAMES = 1000
 
 
-class EventClient:
+class EventClient(EventSurface):
     """Fire onto and listen to one bus. A context manager; owns the sockets it makes."""
+
+    def _listener_core(self) -> ListenerCore:
+        return self._core
 
     def __init__(
         self,
@@ -107,27 +110,6 @@ class EventClient:
         return True
 
     # -- listening -----------------------------------------------------------------
-    def subscribe(self, tag: str = "", match_type: str | None = None) -> None:
-        """Keep events matching ``tag`` while ``get_event`` waits for something else."""
-        self._core.subscribe(tag, match_type)
-
-    def unsubscribe(self, tag: str = "", match_type: str | None = None) -> None:
-        self._core.unsubscribe(tag, match_type)
-
-    def get_event(
-        self,
-        wait: float = 5,
-        tag: str = "",
-        full: bool = False,
-        match_type: str | None = None,
-        no_block: bool = False,
-    ) -> Any:
-        """The next matching event's data (or ``Event`` with ``full=True``), or None."""
-        event = self.next_event(0 if no_block else wait, tag, match_type)
-        if event is None:
-            return None
-        return event if full else event.full
-
     def next_event(
         self, wait: float = 5, tag: str = "", match_type: str | None = None
     ) -> Event | None:
@@ -160,27 +142,6 @@ class EventClient:
             event = self._core.accept(self._sub.recv(), match)
             if event is not None:
                 return event
-
-    def iter_events(
-        self, tag: str = "", full: bool = False, match_type: str | None = None
-    ) -> Iterator[Any]:
-        """Every matching event, forever; stop by breaking out of the loop."""
-        while True:
-            event = self.next_event(3600, tag, match_type)
-            if event is not None:
-                yield event if full else event.full
-
-    def wait_for(self, tag: str, timeout: float = 10, match_type: str | None = None) -> Event:
-        """The next matching ``Event``; ``EventTimeoutError`` naming what was seen instead."""
-        event = self.next_event(timeout, tag, match_type)
-        if event is None:
-            raise EventTimeoutError(
-                f"{match_type or 'startswith'}:{tag!r}",
-                timeout,
-                self._core.recent_tags(),
-                "check the tag, and arm the listener (wait_ready) before acting",
-            )
-        return event
 
     def collect(self, timeout: float = 10) -> list[Event]:
         """Every event published on the bus before this call and not yet taken, in bus order.
@@ -217,11 +178,3 @@ class EventClient:
         raise EventTimeoutError(probe, timeout, [], f"is a bus serving {self.pub_address}?")
 
     # -- accounting ----------------------------------------------------------------
-    @property
-    def counters(self) -> ListenerCounters:
-        return self._core.counters
-
-    @property
-    def lost(self) -> int:
-        """Events the bus published that this listener never saw (gaps in ``_seq``)."""
-        return self._core.counters.lost

@@ -7,10 +7,10 @@ import contextlib
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-from saltsim._listen import ListenerCounters
+from saltsim._listen import ListenerCore
+from saltsim._surface import AsyncEventSurface
 from saltsim.aclient import AsyncEventClient
 from saltsim.client import _LATE_FRAMES, READY_TAG
 from saltsim.errors import EventTimeoutError
@@ -23,12 +23,19 @@ from saltsim.tags import compile_matcher
 __all__ = ["AsyncRemoteEventClient"]
 
 
-class AsyncRemoteEventClient:
+class AsyncRemoteEventClient(AsyncEventSurface):
     """Listen to a master over its REST API from asyncio code; ``async with`` closes it.
 
     The same arguments as ``RemoteEventClient``. The stream is read by a task started on
     ``async with`` (or the first wait) into a bounded queue.
     """
+
+    def _listener_core(self) -> ListenerCore:
+        return self._intake.core
+
+    def _timeout_hint(self) -> str:
+        state = self.connect().last_error or "open, no error"
+        return f"stream {self.settings.endpoint('events')}: {state}"
 
     def __init__(
         self,
@@ -99,25 +106,6 @@ class AsyncRemoteEventClient:
         return await self._fire.fire_event(data, tag)
 
     # -- listening -----------------------------------------------------------------
-    def subscribe(self, tag: str = "", match_type: str | None = None) -> None:
-        self._intake.core.subscribe(tag, match_type)
-
-    def unsubscribe(self, tag: str = "", match_type: str | None = None) -> None:
-        self._intake.core.unsubscribe(tag, match_type)
-
-    async def get_event(
-        self,
-        wait: float = 5,
-        tag: str = "",
-        full: bool = False,
-        match_type: str | None = None,
-        no_block: bool = False,
-    ) -> Any:
-        event = await self.next_event(0 if no_block else wait, tag, match_type)
-        if event is None:
-            return None
-        return event if full else event.full
-
     async def next_event(
         self, wait: float = 5, tag: str = "", match_type: str | None = None
     ) -> Event | None:
@@ -146,26 +134,6 @@ class AsyncRemoteEventClient:
             event = self._intake.take(item, match)
             if event is not None:
                 return event
-
-    async def iter_events(
-        self, tag: str = "", full: bool = False, match_type: str | None = None
-    ) -> AsyncIterator[Any]:
-        while True:
-            event = await self.next_event(3600, tag, match_type)
-            if event is not None:
-                yield event if full else event.full
-
-    async def wait_for(self, tag: str, timeout: float = 10, match_type: str | None = None) -> Event:
-        event = await self.next_event(timeout, tag, match_type)
-        if event is None:
-            raise EventTimeoutError(
-                f"{match_type or 'startswith'}:{tag!r}",
-                timeout,
-                self._intake.core.recent_tags(),
-                f"stream {self.settings.endpoint('events')}: "
-                f"{self.connect().last_error or 'open, no error'}",
-            )
-        return event
 
     async def wait_ready(self, timeout: float = 10) -> None:
         """As ``RemoteEventClient.wait_ready``."""
@@ -207,11 +175,3 @@ class AsyncRemoteEventClient:
     @property
     def reconnects(self) -> int:
         return self._stream.reconnects if self._stream is not None else 0
-
-    @property
-    def counters(self) -> ListenerCounters:
-        return self._intake.core.counters
-
-    @property
-    def lost(self) -> int:
-        return self._intake.core.counters.lost

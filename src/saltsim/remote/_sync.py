@@ -15,10 +15,10 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-from saltsim._listen import ListenerCounters
+from saltsim._listen import ListenerCore
+from saltsim._surface import EventSurface
 from saltsim.client import _LATE_FRAMES, READY_TAG, EventClient
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
@@ -35,7 +35,7 @@ NO_FIRE = (
 )
 
 
-class RemoteEventClient:
+class RemoteEventClient(EventSurface):
     """Listen to a master over its REST API; a context manager, like ``EventClient``.
 
     Authenticate with ``token`` or ``username``/``password`` (``POST /login``, repeated
@@ -43,6 +43,13 @@ class RemoteEventClient:
     ``fire_event`` needs ``pull_address`` (the bus PULL port); without it it raises
     ``NotSupportedError``.
     """
+
+    def _listener_core(self) -> ListenerCore:
+        return self._intake.core
+
+    def _timeout_hint(self) -> str:
+        state = self._stream.last_error or "open, no error"
+        return f"stream {self.settings.endpoint('events')}: {state}"
 
     def __init__(
         self,
@@ -133,26 +140,6 @@ class RemoteEventClient:
         return self._fire.fire_event(data, tag)
 
     # -- listening -----------------------------------------------------------------
-    def subscribe(self, tag: str = "", match_type: str | None = None) -> None:
-        self._intake.core.subscribe(tag, match_type)
-
-    def unsubscribe(self, tag: str = "", match_type: str | None = None) -> None:
-        self._intake.core.unsubscribe(tag, match_type)
-
-    def get_event(
-        self,
-        wait: float = 5,
-        tag: str = "",
-        full: bool = False,
-        match_type: str | None = None,
-        no_block: bool = False,
-    ) -> Any:
-        """The next matching event's data (or ``Event`` with ``full=True``), or None."""
-        event = self.next_event(0 if no_block else wait, tag, match_type)
-        if event is None:
-            return None
-        return event if full else event.full
-
     def next_event(
         self, wait: float = 5, tag: str = "", match_type: str | None = None
     ) -> Event | None:
@@ -182,28 +169,6 @@ class RemoteEventClient:
             event = self._intake.take(item, match)
             if event is not None:
                 return event
-
-    def iter_events(
-        self, tag: str = "", full: bool = False, match_type: str | None = None
-    ) -> Iterator[Any]:
-        """Every matching event, forever; stop by breaking out of the loop."""
-        while True:
-            event = self.next_event(3600, tag, match_type)
-            if event is not None:
-                yield event if full else event.full
-
-    def wait_for(self, tag: str, timeout: float = 10, match_type: str | None = None) -> Event:
-        """The next matching ``Event``; ``EventTimeoutError`` naming what was seen instead."""
-        event = self.next_event(timeout, tag, match_type)
-        if event is None:
-            raise EventTimeoutError(
-                f"{match_type or 'startswith'}:{tag!r}",
-                timeout,
-                self._intake.core.recent_tags(),
-                f"stream {self.settings.endpoint('events')}: "
-                f"{self._stream.last_error or 'open, no error'}",
-            )
-        return event
 
     def wait_ready(self, timeout: float = 10) -> None:
         """Block until the stream is open; with ``pull_address``, until a probe fired on
@@ -240,12 +205,3 @@ class RemoteEventClient:
     @property
     def reconnects(self) -> int:
         return self._stream.reconnects
-
-    @property
-    def counters(self) -> ListenerCounters:
-        return self._intake.core.counters
-
-    @property
-    def lost(self) -> int:
-        """Events the bus published that this listener never saw (gaps in ``_seq``)."""
-        return self._intake.core.counters.lost
