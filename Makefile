@@ -23,8 +23,8 @@ $(INSTALLED): pyproject.toml
 venv: $(INSTALLED) ## create .venv and install saltsim with its dev tools
 
 lint: $(INSTALLED) ## ruff
-	$(VENV)/bin/ruff check src master minion tests bench
-	$(VENV)/bin/ruff format --check src master minion tests bench
+	$(VENV)/bin/ruff check src master minion cloud-sim tests bench
+	$(VENV)/bin/ruff format --check src master minion cloud-sim tests bench
 
 typecheck: $(INSTALLED) ## mypy (strict)
 	$(VENV)/bin/mypy

@@ -36,8 +36,8 @@ def by_hand() -> Iterator[dict[str, str]]:
     session label so the test cleans up after itself whatever happens."""
     ensure_images(log=lambda line: None)
     session = f"byhand{uuid.uuid4().hex[:8]}"
-    ports = free_ports(5)
-    names = ("PUBLISH", "RET", "BUS_PUB", "BUS_PULL", "API")
+    ports = free_ports(6)
+    names = ("PUBLISH", "RET", "BUS_PUB", "BUS_PULL", "API", "CLOUD")
     env = {f"SALTSIM_{name}_PORT": str(port) for name, port in zip(names, ports, strict=True)}
     env |= {"SALTSIM_SESSION": session, "SALTSIM_LOOP_INTERVAL": "1"}
     yield env

@@ -45,6 +45,10 @@ class Testbed(Protocol):
     def reconnect_minion(self, minion_id: str) -> None: ...
     def restart_master(self) -> None: ...
     def logs(self, name: str) -> str: ...
+    def start_cloud(self, **options: Any) -> str: ...  # cloud-sim's URL for the master
+
+    @property
+    def cloud_url_host(self) -> str: ...  # cloud-sim's URL for this process
 
 
 class BusPorts:

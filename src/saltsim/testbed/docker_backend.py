@@ -32,6 +32,7 @@ from docker.errors import APIError
 
 from saltsim.identity import service_replica_id
 from saltsim.masterclient import MasterClient, MasterError
+from saltsim.testbed._cloud import CLOUD_LABEL, wait_cloud_health
 from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
 from saltsim.testbed.base import BusPorts, TestbedError
 from saltsim.testbed.local import BUS_HOLD, free_ports
@@ -49,6 +50,8 @@ _PORT_ENV = {
     "api_port": "SALTSIM_API_PORT",
 }
 _MINION_COMMAND = ("python3", "-m", "saltsim_minion", "-l", "info")
+CLOUDSIM_IMAGE = "saltsim-cloudsim:latest"  # when ``images`` names none
+CLOUD_URL = "http://cloud-sim:8080"  # cloud-sim as the master reaches it on the network
 _SWARM_KEYS = "/var/lib/saltsim/swarm-keys"
 # Settings the compose file owns (addresses and paths inside the containers).
 _FIXED = {"interface", "pki_dir", "cachedir", "master", "master_port", "id"} | set(_PORTS)
@@ -84,22 +87,21 @@ class DockerTestbed(BusPorts):
         self.project = f"saltsim{self.session}"
         self.dialect = dialect
         self.start_timeout = start_timeout
-        self.ports = dict(zip(_PORTS, free_ports(len(_PORTS)), strict=True))
+        *ports, self.cloud_port = free_ports(len(_PORTS) + 1)
+        self.ports = dict(zip(_PORTS, ports, strict=True))
         self.master_options = {"dialect": dialect, "bus_hold": BUS_HOLD, **(master_options or {})}
         self.minion_options = {"dialect": dialect, **(minion_options or {})}
         self._images = images
         self._workdir = Path(tempfile.mkdtemp(prefix=f"saltsim-{self.session}-"))
         self._docker: Any = None
         self._minions: dict[str, Any] = {}  # handle -> container
+        self._cloud_options: dict[str, Any] = {}
+        self._cloud_started = False
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> DockerTestbed:
         try:
-            self._docker = engine()
-            if self._images is None:
-                from saltsim.testbed.images import ensure_images
-
-                self._images = ensure_images(log=lambda line: None)
+            self._prepare()
             self._write_override()
             self.compose("up", "-d", "--no-deps", "master")
             self._wait_master()
@@ -113,6 +115,15 @@ class DockerTestbed(BusPorts):
             ) from exc
         return self
 
+    def _prepare(self) -> None:
+        """The engine client and the images (once: ``start_cloud`` may come first)."""
+        if self._docker is None:
+            self._docker = engine()
+        if self._images is None:
+            from saltsim.testbed.images import ensure_images
+
+            self._images = ensure_images(log=lambda line: None)
+
     def _write_override(self) -> None:
         override = {
             "version": "3.8",
@@ -120,6 +131,12 @@ class DockerTestbed(BusPorts):
                 "master": {"environment": _env(self.master_options)},
                 "minion": {"environment": _env(self.minion_options)},
                 "swarm": {"environment": _env(self.minion_options)},
+                "cloud-sim": {
+                    "environment": {
+                        f"SALTSIM_CLOUD_{key[len('SALTSIM_') :]}": value
+                        for key, value in _env(self._cloud_options).items()
+                    }
+                },
             },
         }
         (self._workdir / "override.yml").write_text(yaml.safe_dump(override))
@@ -131,6 +148,8 @@ class DockerTestbed(BusPorts):
             "SALTSIM_SESSION": self.session,
             "SALTSIM_MASTER_IMAGE": self._images["master"],
             "SALTSIM_MINION_IMAGE": self._images["minion"],
+            "SALTSIM_CLOUDSIM_IMAGE": self._images.get("cloudsim", CLOUDSIM_IMAGE),
+            "SALTSIM_CLOUD_PORT": str(self.cloud_port),
             "SALTSIM_DIALECT": self.dialect,
             **{_PORT_ENV[name]: str(port) for name, port in self.ports.items()},
         }
@@ -186,7 +205,7 @@ class DockerTestbed(BusPorts):
     def close(self) -> None:
         if self._docker is not None:
             for container in self._labelled("containers", {}):
-                if container.labels.get(MINION_LABEL):
+                if container.labels.get(MINION_LABEL) or container.labels.get(CLOUD_LABEL):
                     container.remove(force=True)
             if self._images is not None:
                 # the label sweep below removes whatever a failed `down` leaves
@@ -240,6 +259,8 @@ class DockerTestbed(BusPorts):
     def _container(self, handle: str) -> Any:
         if handle == "master":
             return self._master()
+        if handle == "cloud-sim":
+            return self._cloud_container()
         if handle not in self._minions:
             self._discover()
         try:
@@ -368,6 +389,45 @@ class DockerTestbed(BusPorts):
             "total_inactive_file", stats.get("stats", {}).get("cache", 0)
         )
         return int(stats.get("usage", 0)) - int(cache)
+
+    # -- cloud provider -------------------------------------------------------------
+    def start_cloud(self, **options: Any) -> str:
+        """Start the compose ``cloud-sim`` service (``saltsim_cloudsim`` options:
+        ``provision_delay``, ...): its instances' minions are containers on the testbed
+        network. Returns its URL as the master reaches it; ``cloud_url_host`` is the
+        published port on 127.0.0.1. May come before ``start()`` (the master's config can
+        then name the provider)."""
+        owned = sorted(set(options) & {"host", "port", "backend", "network", "session"})
+        if owned:
+            raise TestbedError(f"the docker backend sets cloud-sim's {', '.join(owned)} itself")
+        self._prepare()
+        self._cloud_options = dict(options)
+        self._write_override()
+        self.compose("up", "-d", "--no-deps", "cloud-sim")
+        self._cloud_started = True
+
+        def gone() -> str | None:
+            container = self._cloud_container()
+            container.reload()
+            if container.status not in ("exited", "dead"):
+                return None
+            return f"its container exited; its logs:\n{self.logs('cloud-sim')}"
+
+        wait_cloud_health(self.cloud_url_host, self.start_timeout, gone)
+        return CLOUD_URL
+
+    @property
+    def cloud_url_host(self) -> str:
+        """cloud-sim's URL as the host reaches it (the published port)."""
+        if not self._cloud_started:
+            raise TestbedError("no cloud-sim in this testbed; start_cloud() it first")
+        return f"http://127.0.0.1:{self.cloud_port}"
+
+    def _cloud_container(self) -> Any:
+        found = self._labelled("containers", {"com.docker.compose.service": "cloud-sim"})
+        if not found:
+            raise TestbedError(f"no cloud-sim container in session {self.session}")
+        return found[0]
 
     # -- master ---------------------------------------------------------------------
     def restart_master(self) -> None:

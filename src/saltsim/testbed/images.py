@@ -1,4 +1,5 @@
-"""Build the testbed's Docker images locally: a debootstrapped base, then master and minion.
+"""Build the testbed's Docker images locally: a debootstrapped base, then master, minion and
+cloud-sim.
 
 Nothing is pulled (the machines have a Docker engine and Debian's package mirror, but no
 registry; see DESIGN.md, "Building images without a registry"). Every tag is a content
@@ -64,7 +65,10 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICES = {
     "master": ("src/saltsim", "master/saltsim_master"),
     "minion": ("src/saltsim", "minion/saltsim_minion"),
+    "cloudsim": ("src/saltsim", "cloud-sim/saltsim_cloudsim"),
 }
+# Where a service's Dockerfile is, when its folder is not named after it.
+_FOLDERS = {"cloudsim": "cloud-sim"}
 # Emptied (files only) before the import: apt's lists and caches, docs, logs.
 _PRUNE = (
     "var/lib/apt/lists",
@@ -133,10 +137,14 @@ def base_tag() -> str:
     return f"saltsim-base:{digest.hexdigest()[:12]}"
 
 
+def _dockerfile(name: str) -> str:
+    return f"{_FOLDERS.get(name, name)}/Dockerfile"
+
+
 def _service_tag(name: str, base: str, base_id: str) -> str:
     """Hash of the base (tag and id), the Dockerfile, .dockerignore and the copied files."""
     digest = hashlib.sha256(f"{base}\n{base_id}\n".encode())
-    inputs = [REPO_ROOT / name / "Dockerfile", REPO_ROOT / ".dockerignore"]
+    inputs = [REPO_ROOT / _dockerfile(name), REPO_ROOT / ".dockerignore"]
     for top in SERVICES[name]:
         inputs += sorted(p for p in (REPO_ROOT / top).rglob("*") if p.is_file())
     for path in inputs:
@@ -248,7 +256,7 @@ def _build_service(client: Any, name: str, tag: str, base: str, force: bool) -> 
     try:
         client.images.build(
             path=str(REPO_ROOT),
-            dockerfile=f"{name}/Dockerfile",
+            dockerfile=_dockerfile(name),
             buildargs={"BASE": base},
             tag=tag,
             rm=True,

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from saltsim.masterclient import MasterClient, read_token
+from saltsim.testbed._cloud import wait_cloud_health
 from saltsim.testbed._proc import Child
 from saltsim.testbed.base import BusPorts, NotSupportedError, TestbedError
 
@@ -82,6 +83,8 @@ class LocalTestbed(BusPorts):
         self.master_config = self.workdir / "master.yaml"
         self._master: Child | None = None
         self._minions: dict[str, _MinionSpec] = {}
+        self._cloud: Child | None = None
+        self._cloud_url: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> LocalTestbed:
@@ -104,6 +107,8 @@ class LocalTestbed(BusPorts):
         child.wait_line("ready", self.start_timeout)
 
     def close(self) -> None:
+        if self._cloud is not None:  # it stops its instances' minions (SIGTERM, then kill)
+            self._cloud.stop(30)
         for spec in self._minions.values():
             if spec.child is not None:
                 spec.child.stop(5)
@@ -211,6 +216,32 @@ class LocalTestbed(BusPorts):
     def reconnect_minion(self, minion_id: str) -> None:
         self.disconnect_minion(minion_id)
 
+    # -- cloud provider -------------------------------------------------------------
+    def start_cloud(self, **options: Any) -> str:
+        """Start cloud-sim (``saltsim_cloudsim`` options: ``provision_delay``, ...) with the
+        local backend: its instances' minions are processes. Returns its URL as the master
+        reaches it, here also ``cloud_url_host``."""
+        if self._cloud is not None and self._cloud.alive:
+            raise TestbedError("cloud-sim is already running")
+        config = self.workdir / "cloud.yaml"
+        config.write_text(yaml.safe_dump(options))
+        argv = [sys.executable, "-m", "saltsim_cloudsim", "-c", str(config), "-l", "info"]
+        argv += ["--backend", "local", "--host", "127.0.0.1", "--port", "0"]
+        argv += ["--workdir", str(self.workdir / "cloud")]
+        self._cloud = child = Child("cloud-sim", argv, self.workdir / "logs" / "cloud-sim.log")
+        child.start(pump=False)
+        url = str(child.wait_line("ready", self.start_timeout)["url"])  # its port, bound
+        wait_cloud_health(url, self.start_timeout, lambda: None if child.alive else child.tail())
+        self._cloud_url = url
+        return url
+
+    @property
+    def cloud_url_host(self) -> str:
+        """cloud-sim's URL as this process reaches it."""
+        if self._cloud_url is None:
+            raise TestbedError("no cloud-sim in this testbed; start_cloud() it first")
+        return self._cloud_url
+
     # -- master ---------------------------------------------------------------------
     def stop_master(self) -> None:
         if self._master is not None:
@@ -222,5 +253,7 @@ class LocalTestbed(BusPorts):
         self._start_master()
 
     def logs(self, name: str) -> str:
+        if name == "cloud-sim":
+            return self._cloud.tail(200) if self._cloud is not None else ""
         child = self._master if name == "master" else self._spec(name).child
         return child.tail(200) if child is not None else ""
