@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from saltsim.errors import ConfigError
 from saltsim.stamp import DIALECTS
+from saltsim_master.cloudconfig import parse_profiles, parse_providers
 
 __all__ = ["MasterConfig"]
 
@@ -50,6 +52,13 @@ class MasterConfig:
     # Events queued per SSE/WebSocket client; past that a slow client loses events (counted,
     # then told with saltsim/api/dropped), so it never holds up the bus or other clients.
     api_client_queue: int = 1000
+    # The cloud runner (salt-cloud): providers and profiles, see cloudconfig.py for the keys.
+    cloud_providers: dict[str, Any] = dataclasses.field(default_factory=dict)
+    cloud_profiles: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # How long a new instance may take to be running (salt-cloud's wait_for_ip_timeout),
+    # and how long a destroyed one may take to be terminated before its key is deleted.
+    cloud_timeout: float = 120.0
+    cloud_poll_interval: float = 0.2  # between queries of an instance's state
 
     def __post_init__(self) -> None:
         if self.dialect not in DIALECTS:
@@ -63,6 +72,9 @@ class MasterConfig:
             raise ConfigError("api_users must map user names to passwords (both strings)")
         if self.api_token_expire <= 0 or self.api_client_queue < 2:
             raise ConfigError("api_token_expire must be positive and api_client_queue at least 2")
+        if self.cloud_timeout <= 0 or self.cloud_poll_interval <= 0:
+            raise ConfigError("cloud_timeout and cloud_poll_interval must be positive")
+        parse_profiles(self.cloud_profiles, parse_providers(self.cloud_providers))
 
     def address(self, port: int) -> str:
         return f"tcp://{self.interface}:{port}"

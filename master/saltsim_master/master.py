@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from saltsim.targeting import TargetError, match_target
 from saltsim.wire import encode_data
 from saltsim_master.api import RestApi
 from saltsim_master.auth import Authenticator
+from saltsim_master.cloud import Cloud
 from saltsim_master.config import MasterConfig
 from saltsim_master.jobs import JidMaker, Job, JobCache
 from saltsim_master.keyactions import KeyActions
@@ -83,6 +85,7 @@ class Master:
         self.auth = Authenticator(config, self.keys, self.sessions, self.fire)
         self.key_actions = KeyActions(self)
         self.minion_requests = MinionRequests(self)
+        self.cloud = Cloud(self)
         self.rotation_due = False
         self.present: set[str] = set()
         self.fire_failures = 0
@@ -191,9 +194,10 @@ class Master:
             send([identity, RequestEdge.reply(None, refusal.reply)])
             return
         if enc == "client":
-            task = asyncio.create_task(self._client(identity, rid, load))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._client(identity, rid, load))
+            return
+        if enc == "clear" and (gate := self.cloud.auth_gate(load.get("id"))) is not None:
+            self._spawn(self._auth_after(gate, identity, rid, load))
             return
         try:
             if enc == "clear":
@@ -205,6 +209,25 @@ class Master:
             self.edge.count(refusal)
             body = refusal.reply
         send([identity, RequestEdge.reply(rid, body)])
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _auth_after(
+        self, gate: asyncio.Event, identity: bytes, rid: Any, load: dict[str, Any]
+    ) -> None:
+        """A sign-in of a VM being deployed, answered once the cloud runner fired
+        ``created`` (or gave up), so the bus shows it after the VM's cloud events."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(gate.wait(), self.config.cloud_timeout)
+        try:
+            body = self.auth.handle(load)
+        except Refused as refusal:
+            self.edge.count(refusal)
+            body = refusal.reply
+        await self._router.send_multipart([identity, RequestEdge.reply(rid, body)])
 
     async def _client(self, identity: bytes, rid: Any, load: dict[str, Any]) -> None:
         cmd = load["cmd"]

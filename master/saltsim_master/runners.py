@@ -10,16 +10,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from saltsim_master.cloud import CLOUD_RUNNERS
+from saltsim_master.errors import RunnerError
+
 if TYPE_CHECKING:
     from saltsim_master.master import Master
 
 __all__ = ["RUNNERS", "RunnerError", "run_runner"]
 
 Runner = Callable[..., Awaitable[Any]]
-
-
-class RunnerError(Exception):
-    """A runner's own failure, reported as its return with ``success: False``."""
 
 
 async def _status(master: Master, timeout: float | None = None) -> dict[str, list[str]]:
@@ -119,6 +118,7 @@ RUNNERS: dict[str, Runner] = {
     "test.sleep": test_sleep,
     "test.arg": test_arg,
     "test.raise": test_raise,
+    **CLOUD_RUNNERS,
 }
 
 

@@ -49,5 +49,5 @@ def test_scenario_on_docker_backend(scenario: Callable[..., Any], name: str) -> 
 def test_catalogue_is_complete() -> None:
     names = {p.stem for p in _files()}
     wanted = {"presence", "auth", "keys", "start", "jobs", "runners", "restart-master"}
-    wanted |= {"custom-events", "churn-smoke"}
+    wanted |= {"custom-events", "churn-smoke", "cloud"}
     assert wanted <= names, f"missing scenario files: {sorted(wanted - names)}"

@@ -11,6 +11,10 @@ from test_scenario_support import PRESENCE
 from saltsim.errors import SaltsimError
 from saltsim.scenario import (
     ALL,
+    CloudCreate,
+    CloudDestroy,
+    CloudFault,
+    CloudSettings,
     Command,
     ExpectCount,
     ExpectEachMinion,
@@ -149,7 +153,7 @@ def test_presence_scenario_loads() -> None:
         (
             "steps:\n  - start: all\n  - kil: m1\n",
             "x.yaml:3: unknown step kind 'kil'; known: start, stop, kill, pause, unpause, "
-            "disconnect, reconnect, restart_master, wait, key, cmd, run, fire, ticks",
+            "disconnect, reconnect, restart_master, wait, key, cmd, run, fire, ticks, cloud",
         ),
         (
             "settings:\n  minions: [m1]\n  dialect: '3007'\nsteps: []\n",
@@ -175,7 +179,7 @@ def test_presence_scenario_loads() -> None:
         (
             "settings: {minions: [m1], colour: red}\nsteps: []\n",
             "x.yaml:1: unknown key 'colour' in settings; known: backend, dialect, minions, "
-            "master, minion, impostors",
+            "master, minion, impostors, vms, cloud",
         ),
         (
             "steps: []\nexpect:\n  - never: {tag: a, dat: {}}\n",
@@ -183,7 +187,7 @@ def test_presence_scenario_loads() -> None:
         ),
         (
             "steps:\n  - cloud: {create: vm1}\n",
-            "x.yaml:2: cloud steps arrive with the cloud issue (#7)",
+            "x.yaml:2: unknown key 'create' in cloud; known: profile, names, destroy, fault",
         ),
         (
             "steps:\n  - start: all\n    kill: m1\n",
@@ -192,7 +196,8 @@ def test_presence_scenario_loads() -> None:
         (
             "steps:\n  - name: x\n",
             "x.yaml:2: step 1 has no kind; known: start, stop, kill, pause, "
-            "unpause, disconnect, reconnect, restart_master, wait, key, cmd, run, fire, ticks",
+            "unpause, disconnect, reconnect, restart_master, wait, key, cmd, run, fire, ticks, "
+            "cloud",
         ),
         ("steps:\n  - ticks: 0\n", "x.yaml:2: ticks must be a whole number >= 1, not a number (0)"),
         (
@@ -427,7 +432,7 @@ def test_step_names_are_unique_and_each_minion_needs_minions() -> None:
         "x.yaml:4: step name 'a' is used twice (first at line 2)"
     )
     assert error("steps: []\nexpect:\n  - each_minion: {never: a}\n") == (
-        "x.yaml:3: each_minion needs settings.minions"
+        "x.yaml:3: each_minion needs settings.minions or settings.vms"
     )
 
 
@@ -529,3 +534,222 @@ def test_scenario_error_is_a_saltsim_value_error_with_parts(tmp_path: Path) -> N
     assert isinstance(err, SaltsimError) and isinstance(err, ValueError)
     assert err.line is None and err.source.endswith("missing.yaml")
     assert "cannot read scenario file" in err.problem
+
+
+CLOUD = """\
+settings:
+  minions: [m1]
+  vms: [vm1, vm2]
+  cloud:
+    profiles:
+      small: {image: debian-12, size: small, preaccept: false, minion: {heartbeat_interval: 1}}
+    options: {provision_delay: 0.5}
+steps:
+  - cloud: {profile: small, names: [vm1, vm2, vm3]}
+  - cloud: {destroy: vm2}
+  - cloud: {fault: {kind: quota, count: 2}}
+  - cloud: {fault: {kind: lost_during_boot, rate: 0.5, seed: 7}}
+expect:
+  - each_minion: {order: ["salt/cloud/${minion}/created"]}
+"""
+
+
+def test_cloud_settings_and_steps_load_into_typed_values() -> None:
+    scenario = load_scenario_text(CLOUD, "x.yaml")
+    settings = scenario.settings
+    assert settings.vms == ("vm1", "vm2")
+    assert settings.judged == ("m1", "vm1", "vm2")  # each_minion: minions, then VMs
+    assert settings.resolve("all") == ("m1",)  # the testbed starts no VM
+    assert settings.cloud == CloudSettings(
+        {
+            "small": {
+                "image": "debian-12",
+                "size": "small",
+                "preaccept": False,
+                "minion": {"heartbeat_interval": 1},
+            }
+        },
+        {"provision_delay": 0.5},
+    )
+    assert [step.args for step in scenario.steps] == [
+        CloudCreate("small", ("vm1", "vm2", "vm3")),
+        CloudDestroy(("vm2",)),
+        CloudFault("quota", count=2),
+        CloudFault("lost_during_boot", rate=0.5, seed=7),
+    ]
+    assert scenario.steps[2].args.body() == {"kind": "quota", "count": 2}
+    assert scenario.steps[3].args.body() == {"kind": "lost_during_boot", "rate": 0.5, "seed": 7}
+    assert load_scenario_text("steps: []\n", "x.yaml").settings.cloud is None
+
+
+CLOUD_SETTINGS = "settings:\n  cloud:\n    profiles: {p: {image: i, size: s}}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "steps:\n  - cloud: {profile: p, names: [vm1]}\n",
+            "x.yaml:2: cloud steps need settings.cloud",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {profile: big, names: [vm1]}\n",
+            "x.yaml:5: cloud profile 'big' is not in settings.cloud.profiles (known: p)",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {profile: p}\n",
+            "x.yaml:5: cloud profile needs names: the VMs to create",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {profile: p, names: [vm1], destroy: vm1}\n",
+            "x.yaml:5: cloud needs exactly one of profile (with names), destroy, fault",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {destroy: vm1, names: [vm1]}\n",
+            "x.yaml:5: cloud names go with profile",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud:\n      profile: p\n      names: [vm1, 'a b']\n",
+            "x.yaml:7: cloud names: VM name 'a b' must be letters, digits, '.', '_' or '-'",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {profile: p, names: [vm1, vm1]}\n",
+            "x.yaml:5: cloud names names a VM twice",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {profile: p, names: []}\n",
+            "x.yaml:5: cloud names needs a VM name or a list of VM names",
+        ),
+        (
+            CLOUD_SETTINGS
+            + "steps:\n  - cloud: {profile: p, names: vm1}\n  - cloud: {destroy: vm2}\n",
+            "x.yaml:6: cloud destroy: no earlier cloud step creates 'vm2'",
+        ),
+        (
+            CLOUD_SETTINGS + "  minions: [m1]\nsteps:\n  - cloud: {profile: p, names: [m1]}\n",
+            "x.yaml:6: VM 'm1' is also in settings.minions",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {fault: {kind: flood, count: 1}}\n",
+            "x.yaml:5: cloud fault kind must be one of ('quota', 'create_error', "
+            "'stuck_pending', 'lost_during_boot')",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {fault: {kind: quota}}\n",
+            "x.yaml:5: cloud fault needs count (the next N creates) or rate (0..1)",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {fault: {kind: quota, count: 0}}\n",
+            "x.yaml:5: cloud fault count must be a whole number >= 1, not a number (0)",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {fault: {kind: quota, rate: 2}}\n",
+            "x.yaml:5: cloud fault rate must be a number from 0 to 1",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: {fault: {kind: quota, count: 1, seed: 3}}\n",
+            "x.yaml:5: cloud fault: seed goes with rate, not count",
+        ),
+        (
+            CLOUD_SETTINGS + "steps:\n  - cloud: [vm1]\n",
+            "x.yaml:5: cloud must be a mapping, not a list",
+        ),
+        (
+            "settings:\n  cloud: {options: {}}\nsteps: []\n",
+            "x.yaml:2: settings.cloud needs profiles",
+        ),
+        (
+            "settings:\n  cloud: {profiles: {}}\nsteps: []\n",
+            "x.yaml:2: settings.cloud.profiles needs a profile",
+        ),
+        (
+            "settings:\n  cloud:\n    profiles:\n      p: {image: i}\nsteps: []\n",
+            "x.yaml:4: settings.cloud.profiles.p needs size",
+        ),
+        (
+            "settings:\n  cloud:\n    profiles:\n      p: {image: i, size: s, provider: aws}\n"
+            "steps: []\n",
+            "x.yaml:4: unknown key 'provider' in settings.cloud.profiles.p; known: image, size, "
+            "preaccept, delete_key, minion",
+        ),
+        (
+            "settings:\n  cloud:\n    profiles:\n      p:\n        image: i\n        size: s\n"
+            "        preaccept: yes please\nsteps: []\n",
+            "x.yaml:7: settings.cloud.profiles.p.preaccept must be true or false, "
+            "not a string ('yes please')",
+        ),
+        (
+            CLOUD_SETTINGS + "  vms: [vm1]\nsteps: []\n",
+            "x.yaml:4: settings.vms: no cloud step creates 'vm1'",
+        ),
+        (
+            CLOUD_SETTINGS + "  minions: [m1]\n  vms: [m1]\nsteps: []\n",
+            "x.yaml:5: settings.vms: VM 'm1' is also in settings.minions",
+        ),
+        (
+            "settings:\n  vms: vm1\nsteps: []\n",
+            "x.yaml:2: settings.vms (a list of VM names) must be a list, not a string ('vm1')",
+        ),
+    ],
+)
+def test_cloud_errors_name_the_line(text: str, expected: str) -> None:
+    assert error(text) == expected
+
+
+def test_overrides_keep_vms_apart_from_minions() -> None:
+    scenario = load_scenario_text(
+        CLOUD_SETTINGS + "steps: [{cloud: {profile: p, names: [minion-2]}}]\n", "o.yaml"
+    )
+    assert scenario.with_overrides(minions=1).settings.minions == ("minion-1",)
+    with pytest.raises(ScenarioError, match=r"^o.yaml:4: VM 'minion-2' is also in settings"):
+        scenario.with_overrides(minions=2)
+
+
+class _StubBed:
+    """What the runner's cloud set-up touches on a testbed before it starts."""
+
+    def __init__(self) -> None:
+        self.master_options: dict[str, object] = {"auto_accept": True}
+        self.cloud_options: dict[str, object] | None = None
+
+    def start_cloud(self, **options: object) -> str:
+        self.cloud_options = options
+        return "http://cloud-sim:8080"
+
+
+def test_runner_gives_the_master_the_provider_and_the_profiles() -> None:
+    from saltsim.scenario.runner import CLOUD_PROVIDER, setup_cloud
+
+    scenario = load_scenario_text(CLOUD.replace("  minions: [m1]\n", "  minion: {a: 1}\n"))
+    bed = _StubBed()
+    setup_cloud(bed, scenario)
+    assert bed.cloud_options == {"provision_delay": 0.5}
+    assert bed.master_options == {
+        "auto_accept": True,
+        "cloud_providers": {CLOUD_PROVIDER: {"driver": "saltsim", "url": "http://cloud-sim:8080"}},
+        "cloud_profiles": {
+            "small": {
+                "provider": CLOUD_PROVIDER,
+                "image": "debian-12",
+                "size": "small",
+                "preaccept": False,
+                "minion": {"a": 1, "heartbeat_interval": 1},  # settings.minion, then its own
+            }
+        },
+    }
+    untouched = _StubBed()
+    setup_cloud(untouched, load_scenario_text("steps: []\n"))
+    assert untouched.cloud_options is None and "cloud_providers" not in untouched.master_options
+
+
+def test_each_minion_covers_the_vms_after_the_minions() -> None:
+    from test_scenario_support import run_of
+
+    from saltsim.scenario import check
+
+    scenario = load_scenario_text(CLOUD)
+    run = run_of(("salt/cloud/vm1/created", {}), ("salt/cloud/m1/created", {}), minions=("m1",))
+    result = check(scenario, run)
+    (each,) = result.results
+    assert not each.ok and each.minion == "vm2"
+    assert "fails for 1 of 3 minions: vm2:" in each.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from saltsim.scenario._cloud import parse_cloud_step
 from saltsim.scenario._parse import Reader, describe_type
 from saltsim.scenario._yaml import YList, YMap, plain
 from saltsim.scenario.spec import (
@@ -24,8 +25,6 @@ from saltsim.targeting import TGT_TYPES
 __all__ = ["parse_steps"]
 
 STEP_SIBLINGS = ("name", "timeout")
-# Kinds that are part of the language but arrive with a later issue.
-RESERVED_STEPS = {"cloud": "cloud steps arrive with the cloud issue (#7)"}
 
 
 def _targets(reader: Reader, value: Any, line: int, what: str) -> Targets:
@@ -115,6 +114,7 @@ _ARGS: dict[str, Callable[[Reader, Any, int], Any]] = {
     "run": _run,
     "fire": _fire,
     "ticks": lambda reader, value, line: reader.count(value, line, "ticks", minimum=1),
+    "cloud": parse_cloud_step,
 }
 
 
@@ -122,8 +122,6 @@ def _step(reader: Reader, item: Any, line: int, number: int) -> Step:
     mapping = reader.mapping(item, line, f"step {number}")
     kinds = [key for key in mapping if key not in STEP_SIBLINGS]
     for kind in kinds:
-        if kind in RESERVED_STEPS:
-            reader.fail(mapping.key_line(kind), RESERVED_STEPS[kind])
         if kind not in STEP_KINDS:
             known = ", ".join(STEP_KINDS)
             reader.fail(mapping.key_line(kind), f"unknown step kind {kind!r}; known: {known}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from saltsim.scenario._cloud import parse_cloud_settings, parse_vms
 from saltsim.scenario._errors import ScenarioError
 from saltsim.scenario._expectations import check_captures, parse_dialect, parse_expectations
 from saltsim.scenario._parse import Reader
@@ -21,16 +22,18 @@ from saltsim.scenario.spec import (
     Scenario,
     Settings,
     Step,
+    check_cloud,
     check_targets,
     impostor_problem,
     minion_id_problem,
     minion_names,
+    vm_problem,
 )
 
 __all__ = ["load_scenario", "load_scenario_text", "parse_pattern"]
 
 TOP_KEYS = ("name", "description", "settings", "steps", "expect")
-SETTINGS_KEYS = ("backend", "dialect", "minions", "master", "minion", "impostors")
+SETTINGS_KEYS = ("backend", "dialect", "minions", "master", "minion", "impostors", "vms", "cloud")
 
 
 def _minions(reader: Reader, value: Any, line: int) -> tuple[str, ...]:
@@ -97,10 +100,17 @@ def _settings(reader: Reader, value: Any, line: int) -> Settings:
         _options(reader, mapping, "master"),
         _options(reader, mapping, "minion"),
         impostors,
+        parse_vms(reader, mapping["vms"], mapping.line_of("vms")) if "vms" in mapping else (),
+        parse_cloud_settings(reader, mapping["cloud"], mapping.line_of("cloud"))
+        if "cloud" in mapping
+        else None,
     )
     if problem := impostor_problem(settings):
         clash = next(h for h in impostors if h in minions)
         reader.fail(mapping["impostors"].line_of(clash), problem)
+    for vm in settings.vms:
+        if problem := vm_problem(settings, vm):
+            reader.fail(mapping.line_of("vms"), f"settings.vms: {problem}")
     return settings
 
 
@@ -127,11 +137,13 @@ def load_scenario_text(text: str, source: str = "<scenario>", name: str | None =
     description = reader.text(
         top.get("description", ""), top.line_of("description"), "description", empty=True
     )
-    settings = _settings(reader, top.get("settings", YMap(top.line)), top.line_of("settings"))
+    raw_settings = top.get("settings", YMap(top.line))
+    settings = _settings(reader, raw_settings, top.line_of("settings"))
     if "steps" not in top:
         reader.fail(top.line, "a scenario needs steps:")
     steps = parse_steps(reader, top["steps"], top.line_of("steps"))
     check_targets(source, settings, steps)
+    check_cloud(source, settings, steps, raw_settings.line_of("vms"))
     _check_waits(reader, steps)
     names = {step.name for step in steps if step.name is not None}
     expectations: tuple[Expectation, ...] = ()
@@ -139,8 +151,8 @@ def load_scenario_text(text: str, source: str = "<scenario>", name: str | None =
         expectations = parse_expectations(reader, top["expect"], top.line_of("expect"), names)
     check_captures(reader, expectations)
     for exp in expectations:
-        if isinstance(exp, ExpectEachMinion) and not settings.minions:
-            reader.fail(exp.line, "each_minion needs settings.minions")
+        if isinstance(exp, ExpectEachMinion) and not settings.judged:
+            reader.fail(exp.line, "each_minion needs settings.minions or settings.vms")
     return Scenario(scenario_name, description, source, settings, steps, expectations)
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.recorder import Recorder
@@ -27,6 +29,9 @@ from saltsim.scenario.report import render_failure, render_summary
 from saltsim.scenario.spec import (
     ALL,
     DEFAULT_TIMEOUT,
+    CloudCreate,
+    CloudDestroy,
+    CloudFault,
     Command,
     Fire,
     KeyAction,
@@ -36,11 +41,19 @@ from saltsim.scenario.spec import (
 )
 from saltsim.scenario.timeline import write_timeline
 
-__all__ = ["RunOutcome", "ScenarioRunner", "StepFailedError", "make_testbed"]
+__all__ = [
+    "CLOUD_PROVIDER",
+    "RunOutcome",
+    "ScenarioRunner",
+    "StepFailedError",
+    "make_testbed",
+    "setup_cloud",
+]
 
 Say = Callable[[str], None]
 _SYNC_TAG = "saltsim/scenario/sync"
 _JOB_TIMEOUT = 10.0
+CLOUD_PROVIDER = "cloud-sim"  # the provider's name in the master config (and in events)
 
 
 class StepFailedError(EventTimeoutError):
@@ -92,6 +105,26 @@ def make_testbed(scenario: Scenario) -> Any:
     return LocalTestbed(**options)
 
 
+def setup_cloud(bed: Any, scenario: Scenario) -> None:
+    """Start the testbed's fake provider (``settings.cloud.options``) and give the master,
+    which is not started yet, the provider and ``settings.cloud.profiles``; each profile's
+    minion options are ``settings.minion`` updated with its own ``minion``."""
+    settings = scenario.settings
+    if settings.cloud is None:
+        return
+    url = bed.start_cloud(**settings.cloud.options)
+    profiles = {
+        name: {
+            **profile,
+            "provider": CLOUD_PROVIDER,
+            "minion": {**settings.minion, **profile.get("minion", {})},
+        }
+        for name, profile in settings.cloud.profiles.items()
+    }
+    bed.master_options["cloud_providers"] = {CLOUD_PROVIDER: {"driver": "saltsim", "url": url}}
+    bed.master_options["cloud_profiles"] = profiles
+
+
 class ScenarioRunner:
     """One run of one scenario; ``run()`` returns a ``RunOutcome`` (it raises only when
     the testbed itself cannot start)."""
@@ -114,8 +147,14 @@ class ScenarioRunner:
             f"scenario {scenario.name} ({scenario.source}): backend {settings.backend}, "
             f"dialect {settings.dialect}, minions {', '.join(settings.minions) or 'none'}"
             + "".join(f", impostor {h} (id {i})" for h, i in settings.impostors.items())
+            + (f", VMs {', '.join(settings.vms)}" if settings.vms else "")
         )
         bed = testbed if testbed is not None else make_testbed(scenario)
+        try:
+            setup_cloud(bed, scenario)
+        except BaseException:
+            bed.close()
+            raise
         began = time.time()
         step_error: str | None = None
         logs = ""
@@ -176,7 +215,7 @@ class ScenarioRunner:
         began = time.monotonic()
         self.say(f"  step {index + 1}/{len(self.scenario.steps)} {step.label(index + 1)}: ...")
         self._act(bed, recorder, step, self._cursor)
-        if step.kind in ("cmd", "run", "key", "fire"):
+        if step.kind in ("cmd", "run", "key", "fire", "cloud"):
             self._settle(recorder)
         self.say(f"    done in {time.monotonic() - began:.1f}s")
 
@@ -207,6 +246,8 @@ class ScenarioRunner:
             fire: Fire = args
             if not recorder.fire(fire.tag, dict(fire.data)):
                 raise RuntimeError(f"the bus did not take {fire.tag}")
+        elif kind == "cloud":
+            self._cloud(bed, args, timeout)
         else:  # the loader refuses unknown kinds; this guards a new kind without a runner
             raise RuntimeError(f"the runner cannot do {kind!r} steps yet")
 
@@ -238,6 +279,29 @@ class ScenarioRunner:
             for minion_id in action.targets:
                 client.key(fun, minion_id)
 
+    def _cloud(
+        self, bed: Any, action: CloudCreate | CloudDestroy | CloudFault, timeout: float
+    ) -> None:
+        """A cloud runner through the master (a failed VM is the scenario's to judge: its
+        error event is on the bus), or a fault injected into the provider."""
+        if isinstance(action, CloudFault):
+            url = f"{bed.cloud_url_host}/v1/faults"
+            try:
+                reply = httpx.post(url, json=action.body(), timeout=timeout)
+            except httpx.HTTPError as exc:
+                raise RuntimeError(f"POST {url}: {exc}") from exc
+            if reply.status_code != 201:
+                raise RuntimeError(f"POST {url} answered {reply.status_code}: {reply.text}")
+            return
+        if isinstance(action, CloudCreate):
+            fun, arg = "cloud.profile", [action.profile, *action.names]
+        else:
+            fun, arg = "cloud.destroy", list(action.names)
+        with bed.client() as client:
+            reply = client.runner(fun, arg)
+        if not reply["success"]:
+            self.say(f"    {fun} failed: {reply['return']}")
+
     def _cmd(self, bed: Any, command: Command, timeout: float) -> None:
         tgt = list(command.tgt) if isinstance(command.tgt, tuple) else command.tgt
         with bed.client() as client:
@@ -256,6 +320,8 @@ class ScenarioRunner:
     def _logs(self, bed: Any) -> str:
         settings = self.scenario.settings
         names = ["master", *settings.minions, *settings.impostors]
+        if settings.cloud is not None:
+            names.append("cloud-sim")
         parts = []
         for name in names:
             try:

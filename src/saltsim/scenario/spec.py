@@ -20,11 +20,16 @@ from saltsim.stamp import DIALECTS
 __all__ = [
     "ALL",
     "BACKENDS",
+    "CLOUD_FAULTS",
     "DEFAULT_TIMEOUT",
     "DIALECTS",
     "KEY_ACTIONS",
     "MINION_STEPS",
     "STEP_KINDS",
+    "CloudCreate",
+    "CloudDestroy",
+    "CloudFault",
+    "CloudSettings",
     "Command",
     "Fire",
     "KeyAction",
@@ -33,14 +38,27 @@ __all__ = [
     "Settings",
     "Step",
     "Targets",
+    "check_cloud",
     "minion_names",
+    "vm_problem",
 ]
 
 BACKENDS = ("docker", "local")
 DEFAULT_TIMEOUT = 30.0  # seconds a step may take when it has no `timeout:`
 MINION_STEPS = ("start", "stop", "kill", "pause", "unpause", "disconnect", "reconnect")
-STEP_KINDS = (*MINION_STEPS, "restart_master", "wait", "key", "cmd", "run", "fire", "ticks")
+STEP_KINDS = (
+    *MINION_STEPS,
+    "restart_master",
+    "wait",
+    "key",
+    "cmd",
+    "run",
+    "fire",
+    "ticks",
+    "cloud",
+)
 KEY_ACTIONS = ("accept", "reject", "delete")
+CLOUD_FAULTS = ("quota", "create_error", "stuck_pending", "lost_during_boot")
 ALL = "all"
 _MINION_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -98,10 +116,51 @@ class Fire:
 
 
 @dataclass(frozen=True)
+class CloudCreate:
+    """``cloud: {profile: P, names: [vm1, ...]}``: ``cloud.profile P vm1 ...`` (in parallel)."""
+
+    profile: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CloudDestroy:
+    """``cloud: {destroy: [vm1, ...]}``: ``cloud.destroy vm1 ...``."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CloudFault:
+    """``cloud: {fault: {kind, count}}`` (the next ``count`` creates fail) or ``{kind, rate,
+    seed}``: a fault injected into the fake provider (``POST /v1/faults``)."""
+
+    kind: str  # one of CLOUD_FAULTS
+    count: int | None = None
+    rate: float | None = None
+    seed: int | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The ``POST /v1/faults`` body."""
+        extra = {"count": self.count, "rate": self.rate, "seed": self.seed}
+        return {"kind": self.kind, **{k: v for k, v in extra.items() if v is not None}}
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """``settings.cloud``: the fake provider's options and the profiles the master gets."""
+
+    # profile name -> {image, size, preaccept, delete_key, minion} (cloudconfig.py's keys)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # to the testbed's start_cloud
+
+
+@dataclass(frozen=True)
 class Step:
     """One step. ``args`` by kind: minion steps ``Targets``; ``restart_master`` ``True``;
     ``wait`` ``Pattern``; ``key`` ``KeyAction``; ``cmd`` ``Command``; ``run`` ``RunnerCall``;
-    ``fire`` ``Fire``; ``ticks`` ``int``. ``timeout`` is ``None`` unless written
+    ``fire`` ``Fire``; ``ticks`` ``int``; ``cloud`` ``CloudCreate``, ``CloudDestroy`` or
+    ``CloudFault``. ``timeout`` is ``None`` unless written
     (the runner then uses ``DEFAULT_TIMEOUT``)."""
 
     kind: str
@@ -125,6 +184,15 @@ class Settings:
     # handle -> minion id: a minion process claiming that id with its own key (a denied key).
     # Steps name it by its handle; `all` and each_minion never include it.
     impostors: dict[str, str] = field(default_factory=dict)
+    # VMs that cloud steps create and that become minions: each_minion covers them after
+    # `minions`, but the testbed does not start them and `all` does not include them.
+    vms: tuple[str, ...] = ()
+    cloud: CloudSettings | None = None
+
+    @property
+    def judged(self) -> tuple[str, ...]:
+        """The minions each_minion runs for: ``minions``, then ``vms``."""
+        return (*self.minions, *self.vms)
 
     def resolve(self, targets: Targets) -> tuple[str, ...]:
         """The minions (or impostor handles) ``targets`` names (``"all"``: every minion of
@@ -137,6 +205,15 @@ def impostor_problem(settings: Settings) -> str | None:
     for handle in settings.impostors:
         if handle in settings.minions:
             return f"settings.impostors: handle {handle!r} is also in settings.minions"
+    return None
+
+
+def vm_problem(settings: Settings, name: str) -> str | None:
+    """Why a VM cannot be named ``name`` (a testbed minion or impostor has it), or ``None``."""
+    if name in settings.minions:
+        return f"VM {name!r} is also in settings.minions"
+    if name in settings.impostors or name in settings.impostors.values():
+        return f"VM {name!r} is also an impostor of the settings"
     return None
 
 
@@ -160,6 +237,43 @@ def check_targets(source: str, settings: Settings, steps: Sequence[Step]) -> Non
                 raise ScenarioError(
                     source, step.line, f"minion {name!r} in step {step.kind!r} is not in {shown}"
                 )
+
+
+def check_cloud(
+    source: str, settings: Settings, steps: Sequence[Step], vms_line: int | None = None
+) -> None:
+    """Cloud steps need ``settings.cloud`` and one of its profiles; a VM is not a testbed
+    minion; ``destroy`` names a VM an earlier step creates; every ``settings.vms`` entry is
+    created by some step."""
+    created: set[str] = set()
+    for step in steps:
+        if step.kind != "cloud":
+            continue
+        if settings.cloud is None:
+            raise ScenarioError(source, step.line, "cloud steps need settings.cloud")
+        args = step.args
+        if isinstance(args, CloudCreate):
+            if args.profile not in settings.cloud.profiles:
+                known = ", ".join(settings.cloud.profiles) or "none"
+                raise ScenarioError(
+                    source,
+                    step.line,
+                    f"cloud profile {args.profile!r} is not in settings.cloud.profiles "
+                    f"(known: {known})",
+                )
+            for name in args.names:
+                if problem := vm_problem(settings, name):
+                    raise ScenarioError(source, step.line, problem)
+            created.update(args.names)
+        elif isinstance(args, CloudDestroy):
+            for name in args.names:
+                if name not in created:
+                    raise ScenarioError(
+                        source, step.line, f"cloud destroy: no earlier cloud step creates {name!r}"
+                    )
+    for vm in settings.vms:
+        if vm not in created:
+            raise ScenarioError(source, vms_line, f"settings.vms: no cloud step creates {vm!r}")
 
 
 @dataclass(frozen=True)
@@ -211,4 +325,5 @@ class Scenario:
             if problem := impostor_problem(settings):
                 raise ScenarioError(where, None, problem)
         check_targets(self.source, settings, self.steps)
+        check_cloud(self.source, settings, self.steps)
         return dataclasses.replace(self, settings=settings)

@@ -127,7 +127,7 @@ def render_timeline(
 ) -> str:
     """The HTML page as a string (``write_timeline`` writes it)."""
     slots = bus_order(run)
-    lanes = ["master", *(run.minions or scenario.settings.minions)]
+    lanes = ["master", *(run.minions or scenario.settings.minions), *scenario.settings.vms]
     focus = {r.focus for r in result.failed if r.focus is not None}
     verdict = "passed" if result.ok else "FAILED"
     name, status = escape(scenario.name), "pass" if result.ok else "FAIL"
