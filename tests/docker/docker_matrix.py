@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from saltsim.event import Event
 
-__all__ = ["EXPECTED", "FLOATING", "START", "project"]
+__all__ = ["EXPECTED", "FLOATING", "START", "canonical", "project"]
 
 START = ["auth accept", "minion/refresh", "resource/refresh", "minion_start", "start"]
 
@@ -31,6 +31,25 @@ EXPECTED: dict[str, list[str]] = {
 
 # The sign-in that may land anywhere after the delete, per row.
 FLOATING = {"delete": "auth pend", "delete (auto_accept)": "auth accept"}
+
+
+def canonical(words: list[str]) -> list[str]:
+    """``words`` with a presence ``new`` that landed inside a start block moved after it.
+
+    ``new`` comes with the first presence tick after the sign-in, which may fall between
+    ``salt/auth`` and the start events (they are fired by the minion a moment later): the
+    bus order there is a race, in Salt too, so the rows read it as "new, once signed in".
+    """
+    out = list(words)
+    for at, word in enumerate(words):
+        if word != "auth accept" or "new" not in out[at:]:
+            continue
+        block = [w for w in out[at : at + len(START) + 1] if w != "new"]
+        if block == START and "new" in out[at : at + len(START) + 1]:
+            window = out[at : at + len(START) + 1]
+            window.remove("new")
+            out[at : at + len(START) + 1] = [*window, "new"]
+    return out
 
 
 def project(events: list[Event], minion_id: str) -> list[str]:
