@@ -6,7 +6,9 @@ Kinds (what the caller of ``POST /v1/instances`` sees):
 - ``create_error``: 500 ``InternalError``, nothing made;
 - ``stuck_pending``: 201, and the instance never leaves ``pending``;
 - ``lost_during_boot``: 201, then ``pending`` → ``terminated`` with state_reason
-  ``"lost during boot"`` instead of ``running``.
+  ``"lost during boot"`` instead of ``running``;
+- ``deploy_error`` (drawn on ``POST /v1/instances/{id}/deploy``, not on creates): 500
+  ``InternalError``, the deploy script failed and no minion was started.
 
 Every fault sees every create, so each one's count and random sequence advance the same
 way whatever the others do (a seeded run is reproducible fault by fault); when several
@@ -19,9 +21,11 @@ import dataclasses
 import random
 from typing import Any
 
-__all__ = ["KINDS", "Fault", "FaultBook"]
+__all__ = ["CREATE_KINDS", "DEPLOY_KINDS", "KINDS", "Fault", "FaultBook"]
 
-KINDS = ("quota", "create_error", "stuck_pending", "lost_during_boot")
+CREATE_KINDS = ("quota", "create_error", "stuck_pending", "lost_during_boot")
+DEPLOY_KINDS = ("deploy_error",)
+KINDS = CREATE_KINDS + DEPLOY_KINDS
 
 
 @dataclasses.dataclass
@@ -93,9 +97,11 @@ class FaultBook:
         self._faults.append(fault)
         return fault
 
-    def draw(self) -> str | None:
-        """The kind of fault that strikes this create, or None; every fault draws."""
-        hits = [fault.kind for fault in self._faults if fault.draw()]
+    def draw(self, stage: str = "create") -> str | None:
+        """The kind of fault that strikes this create (or deploy), or None; every fault of
+        that stage draws."""
+        kinds = CREATE_KINDS if stage == "create" else DEPLOY_KINDS
+        hits = [f.kind for f in self._faults if f.kind in kinds and f.draw()]
         return hits[0] if hits else None
 
     def clear(self) -> int:

@@ -87,6 +87,10 @@ class CloudService:
     async def deploy(self, instance_id: str, body: DeployBody) -> tuple[Instance, str]:
         """Start the instance's minion; the instance and the minion's handle."""
         self.tick()
+        if self.fleet.get(instance_id, self.clock()).state == "running" and self.faults.draw(
+            "deploy"
+        ):
+            raise InternalError("deploy script failed (injected fault)")
         instance = self.fleet.begin_deploy(instance_id, self.clock())
         handle: str | None = None
         async with self._locks[instance_id]:

@@ -140,7 +140,7 @@ class FakeCloud:
             return _error(409, "InvalidState", f"instance is {instance['state']}")
         if self.fail_deploys > 0:
             self.fail_deploys -= 1
-            return _error(500, "InternalError", "deploy script failed (injected)")
+            return _error(500, "InternalError", "deploy script failed (injected fault)")
         assert self.bed is not None, "FakeCloud.bed is not set"
         pki = self.workdir / instance["id"] / "pki"
         pki.mkdir(parents=True)

@@ -317,14 +317,15 @@ def test_a_failed_deploy_removes_the_pre_seeded_key_and_the_instance(
 ) -> None:
     bed, cloud, fake = setup
     if fake is None:
-        pytest.skip("cloud-sim has no deploy fault; the in-test provider does")
-    fake.fail_deploys = 1
+        cloud.inject("deploy_error")
+    else:
+        fake.fail_deploys = 1
     reply = runner(bed, "cloud.profile", "small", "nodeploy1")
     events = settle(recorder)
     assert stages(events, "nodeploy1") == [*CREATE_STAGES[:-1], "error"]
     assert reply["return"] == (
         "cloud.profile: nodeploy1 failed at deploying: InternalError: deploy script failed "
-        "(injected)"
+        "(injected fault)"
     )
     assert key_state(bed, "nodeploy1") == []
     assert "nodeploy1" not in {i["name"] for i in cloud.live()}

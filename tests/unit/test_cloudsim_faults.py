@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from saltsim_cloudsim.faults import KINDS, Fault, FaultBook
+from saltsim_cloudsim.faults import CREATE_KINDS, DEPLOY_KINDS, KINDS, Fault, FaultBook
 
 
 def test_a_count_strikes_the_next_n_creates_only() -> None:
@@ -78,4 +78,15 @@ def test_bad_faults_are_refused(kwargs: dict[str, object], message: str) -> None
 
 
 def test_the_kinds_are_the_contracts() -> None:
-    assert KINDS == ("quota", "create_error", "stuck_pending", "lost_during_boot")
+    assert CREATE_KINDS == ("quota", "create_error", "stuck_pending", "lost_during_boot")
+    assert DEPLOY_KINDS == ("deploy_error",)  # cloud-sim's addition, drawn on deploys
+    assert KINDS == CREATE_KINDS + DEPLOY_KINDS
+
+
+def test_a_deploy_fault_does_not_strike_creates_and_a_create_fault_not_deploys() -> None:
+    book = FaultBook()
+    book.add("deploy_error", count=1)
+    book.add("quota", count=1)
+    assert book.draw("deploy") == "deploy_error"
+    assert book.draw("deploy") is None  # used up; the quota fault never drew on a deploy
+    assert book.draw("create") == "quota"
