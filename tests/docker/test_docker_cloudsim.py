@@ -34,7 +34,7 @@ def _until(
     while not ok(answer):
         if time.monotonic() >= deadline:
             raise AssertionError(f"not reached within {timeout}s; last answer: {answer}")
-        time.sleep(0.1)  # between polls of the API; the deadline bounds the wait
+        time.sleep(0.1)  # allowed: no push channel for states; deadline-bound poll
         answer = read()
     return answer
 

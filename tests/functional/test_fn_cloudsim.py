@@ -38,7 +38,7 @@ def _until(
             return answer
         if not seen or seen[-1] != answer:
             seen.append(answer)
-        time.sleep(0.05)  # between polls of the API; the deadline bounds the wait
+        time.sleep(0.05)  # allowed: no push channel for states; deadline-bound poll
     raise AssertionError(f"not reached within {timeout}s; answers seen: {seen[-5:]}")
 
 

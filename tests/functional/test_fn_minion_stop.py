@@ -14,10 +14,14 @@ pytestmark = pytest.mark.functional
 
 
 class _Dealer:
-    """Takes requests and answers none (the test answers them by hand)."""
+    """Takes requests and answers none (the test answers them by hand); ``sent`` is set
+    once a request has gone out."""
+
+    def __init__(self) -> None:
+        self.sent = asyncio.Event()
 
     async def send(self, frame: bytes) -> None:
-        pass
+        self.sent.set()
 
 
 def test_a_cancellation_arriving_with_a_reply_is_not_lost(tmp_path: Any) -> None:
@@ -27,11 +31,11 @@ def test_a_cancellation_arriving_with_a_reply_is_not_lost(tmp_path: Any) -> None
     async def scenario() -> None:
         ctx = zmq.asyncio.Context()
         minion = Minion(MinionConfig(id="m1", pki_dir=str(tmp_path)), ctx)
-        minion._dealer = _Dealer()  # type: ignore[assignment]
+        dealer = _Dealer()
+        minion._dealer = dealer  # type: ignore[assignment]
         try:
             task = asyncio.create_task(minion._request({"enc": "clear", "load": {}}, 5.0))
-            while not minion._replies:
-                await asyncio.sleep(0)
+            await asyncio.wait_for(dealer.sent.wait(), 5)  # the request is out, awaiting
             (reply,) = minion._replies.values()
             reply.set_result({"ok": True, "act": "full", "rid": 1})
             task.cancel()
@@ -50,7 +54,8 @@ def test_a_request_without_a_reply_still_times_out(tmp_path: Any) -> None:
     async def scenario() -> None:
         ctx = zmq.asyncio.Context()
         minion = Minion(MinionConfig(id="m1", pki_dir=str(tmp_path)), ctx)
-        minion._dealer = _Dealer()  # type: ignore[assignment]
+        dealer = _Dealer()
+        minion._dealer = dealer  # type: ignore[assignment]
         try:
             with pytest.raises(TimeoutError):
                 await minion._request({"enc": "clear", "load": {}}, 0.05)

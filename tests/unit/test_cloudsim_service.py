@@ -20,10 +20,12 @@ class FakeBackend:
         self.started: list[str] = []
         self.stopped: list[str] = []
         self.gate: asyncio.Event | None = None  # hold start() until set
+        self.entered = asyncio.Event()  # set once start() is running
         self.fail = False
         self.closed = False
 
     async def start(self, instance: Instance, deploy: DeployBody) -> str:
+        self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
         if self.fail:
@@ -83,7 +85,7 @@ def test_a_destroy_during_the_deploy_waits_for_it_then_stops_the_minion() -> Non
         vm = svc.create(CreateBody("vm1", "debian", "small"))
         clock.now = 5.0
         deploying = asyncio.ensure_future(svc.deploy(vm.id, DEPLOY))
-        await asyncio.sleep(0)  # the deploy is inside the backend now
+        await backend.entered.wait()  # the deploy is inside the backend now
         svc.destroy(vm.id)
         backend.gate.set()
         with pytest.raises(InvalidState, match="destroyed during the deploy"):

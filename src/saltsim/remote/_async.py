@@ -4,60 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 import time
 import uuid
 from typing import Any
 
-from saltsim._listen import ListenerCore
 from saltsim._surface import AsyncEventSurface
 from saltsim.aclient import AsyncEventClient
 from saltsim.client import _LATE_FRAMES, READY_TAG
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
+from saltsim.remote._base import RemoteBase
 from saltsim.remote._errors import NotSupportedError
-from saltsim.remote._stream import ApiSettings, EventStream, Intake, Item
+from saltsim.remote._stream import EventStream, Item
 from saltsim.remote._sync import NO_FIRE
 from saltsim.tags import compile_matcher
 
 __all__ = ["AsyncRemoteEventClient"]
 
 
-class AsyncRemoteEventClient(AsyncEventSurface):
+class AsyncRemoteEventClient(RemoteBase, AsyncEventSurface):
     """Listen to a master over its REST API from asyncio code; ``async with`` closes it.
 
     The same arguments as ``RemoteEventClient``. The stream is read by a task started on
     ``async with`` (or the first wait) into a bounded queue.
     """
 
-    def _listener_core(self) -> ListenerCore:
-        return self._intake.core
-
     def _timeout_hint(self) -> str:
         state = self.connect().last_error or "open, no error"
         return f"stream {self.settings.endpoint('events')}: {state}"
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        token: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        eauth: str = "auto",
-        verify: bool | ssl.SSLContext = True,
-        token_in_query: bool = False,
-        pull_address: str | None = None,
-        connect_timeout: float = 10.0,
-        hwm: int = 10_000,
-        pending_max: int = 10_000,
-    ) -> None:
-        self.settings = ApiSettings(
-            url, token, username, password, eauth, verify, token_in_query, connect_timeout
-        )
-        self.pull_address = pull_address
-        self._intake = Intake(pending_max)
-        self._hwm = hwm
+    def _open(self) -> None:
         self._queue: asyncio.Queue[Item] | None = None
         self._changed: asyncio.Event | None = None
         self._stream: EventStream | None = None

@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
-import ssl
 import threading
 import time
 import uuid
 from typing import Any
 
-from saltsim._listen import ListenerCore
 from saltsim._surface import EventSurface
 from saltsim.client import _LATE_FRAMES, READY_TAG, EventClient
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
+from saltsim.remote._base import RemoteBase
 from saltsim.remote._errors import NotSupportedError
-from saltsim.remote._stream import ApiSettings, EventStream, Intake, Item
+from saltsim.remote._stream import EventStream, Item
 from saltsim.tags import compile_matcher
 
 __all__ = ["RemoteEventClient"]
@@ -35,7 +34,7 @@ NO_FIRE = (
 )
 
 
-class RemoteEventClient(EventSurface):
+class RemoteEventClient(RemoteBase, EventSurface):
     """Listen to a master over its REST API; a context manager, like ``EventClient``.
 
     Authenticate with ``token`` or ``username``/``password`` (``POST /login``, repeated
@@ -44,34 +43,12 @@ class RemoteEventClient(EventSurface):
     ``NotSupportedError``.
     """
 
-    def _listener_core(self) -> ListenerCore:
-        return self._intake.core
-
     def _timeout_hint(self) -> str:
         state = self._stream.last_error or "open, no error"
         return f"stream {self.settings.endpoint('events')}: {state}"
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        token: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        eauth: str = "auto",
-        verify: bool | ssl.SSLContext = True,
-        token_in_query: bool = False,
-        pull_address: str | None = None,
-        connect_timeout: float = 10.0,
-        hwm: int = 10_000,
-        pending_max: int = 10_000,
-    ) -> None:
-        self.settings = ApiSettings(
-            url, token, username, password, eauth, verify, token_in_query, connect_timeout
-        )
-        self.pull_address = pull_address
-        self._intake = Intake(pending_max)
-        self._queue: queue.Queue[Item] = queue.Queue(hwm)
+    def _open(self) -> None:
+        self._queue: queue.Queue[Item] = queue.Queue(self._hwm)
         self._changed = threading.Event()
         self._stream = EventStream(self.settings, self._put, self._changed.set)
         self._closing = False
