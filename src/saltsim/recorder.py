@@ -124,10 +124,14 @@ class Recorder:
         with self._changed:
             return len(self.events)
 
-    def fire(self, tag: str, data: dict[str, Any]) -> bool:
-        """Fire onto the bus from the host (the reader thread only reads)."""
+    def fire(self, tag: str, data: dict[str, Any], count: int = 1) -> int:
+        """Fire ``count`` events onto the bus from the host (the reader thread only
+        reads); returns how many the bus took (it stops at the first refusal)."""
         with EventClient(self.pub_address, self.pull_address, listen=False) as firer:
-            return firer.fire_event(data, tag)
+            for done in range(count):
+                if not firer.fire_event(data, tag):
+                    return done
+            return count
 
     def wait_for(
         self,

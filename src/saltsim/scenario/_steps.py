@@ -90,13 +90,14 @@ def _run(reader: Reader, value: Any, line: int) -> RunnerCall:
 
 def _fire(reader: Reader, value: Any, line: int) -> Fire:
     mapping = reader.mapping(value, line, "fire")
-    reader.only_keys(mapping, ("tag", "data"), "fire")
+    reader.only_keys(mapping, ("tag", "data", "count"), "fire")
     tag = reader.text(mapping.get("tag"), mapping.line_of("tag"), "fire tag")
     if "\n\n" in tag:
         reader.fail(mapping.line_of("tag"), "fire tag cannot contain a blank line")
     return Fire(
         tag,
         reader.plain_mapping(mapping.get("data", YMap(0)), mapping.line_of("data"), "fire data"),
+        reader.count(mapping.get("count", 1), mapping.line_of("count"), "fire count", minimum=1),
     )
 
 

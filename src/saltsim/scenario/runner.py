@@ -244,8 +244,8 @@ class ScenarioRunner:
                 client.runner(call.fun, list(call.arg), dict(call.kwarg))
         elif kind == "fire":
             fire: Fire = args
-            if not recorder.fire(fire.tag, dict(fire.data)):
-                raise RuntimeError(f"the bus did not take {fire.tag}")
+            if recorder.fire(fire.tag, dict(fire.data), fire.count) < fire.count:
+                raise RuntimeError(f"the bus did not take every {fire.tag}")
         elif kind == "cloud":
             self._cloud(bed, args, timeout)
         else:  # the loader refuses unknown kinds; this guards a new kind without a runner

@@ -109,10 +109,11 @@ class RunnerCall:
 
 @dataclass(frozen=True)
 class Fire:
-    """``fire: {tag, data}``: one event fired on the master bus."""
+    """``fire: {tag, data, count}``: ``count`` (default 1) events fired on the master bus."""
 
     tag: str
     data: dict[Any, Any] = field(default_factory=dict)
+    count: int = 1
 
 
 @dataclass(frozen=True)
