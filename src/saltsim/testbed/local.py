@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,11 @@ class LocalTestbed(BusPorts):
         master_options: dict[str, Any] | None = None,
         minion_options: dict[str, Any] | None = None,
         start_timeout: float = 30.0,
+        master_command: Sequence[str] = (),
     ) -> None:
+        """``master_command``: the master's argv before ``-c CONFIG`` (default
+        ``python -m saltsim_master``); the churn fuzzer's broken masters use it."""
+        self.master_command = list(master_command) or [sys.executable, "-m", "saltsim_master"]
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="saltsim-local-"))
         self.dialect = dialect
@@ -99,7 +104,7 @@ class LocalTestbed(BusPorts):
     def _start_master(self) -> None:
         child = Child(
             "master",
-            [sys.executable, "-m", "saltsim_master", "-c", str(self.master_config), "-l", "info"],
+            [*self.master_command, "-c", str(self.master_config), "-l", "info"],
             self.workdir / "logs" / "master.log",
         )
         child.start(pump=False)
