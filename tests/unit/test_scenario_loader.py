@@ -139,6 +139,12 @@ def test_defaults_name_from_the_file_stem_and_minions_from_a_number(tmp_path: Pa
     assert scenario.expectations == ()
 
 
+def test_a_fire_step_fires_once_unless_it_has_a_count() -> None:
+    once = load_scenario_text("steps:\n  - fire: {tag: a}\n", "x.yaml").steps[0].args
+    many = load_scenario_text("steps:\n  - fire: {tag: a, count: 300}\n", "x.yaml").steps[0]
+    assert once == Fire("a", {}, 1) and many.args == Fire("a", {}, 300)
+
+
 def test_presence_scenario_loads() -> None:
     scenario = load_scenario(PRESENCE)
     assert scenario.name == "presence"
@@ -224,6 +230,10 @@ def test_presence_scenario_loads() -> None:
         (
             "steps:\n  - fire: {data: {}}\n",
             "x.yaml:2: fire tag must be a non-empty string, not null",
+        ),
+        (
+            "steps:\n  - fire: {tag: a, count: 0}\n",
+            "x.yaml:2: fire count must be a whole number >= 1, not a number (0)",
         ),
         ("steps: {start: all}\n", "x.yaml:1: steps must be a list, not a mapping"),
         (
