@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 .PHONY: help venv check lint typecheck test test-deps test-unit test-functional test-docker bench-bus \
-        bench-minions bench-containers scenario-presence scenarios demo images images-if-engine \
+        bench-minions bench-containers bench-churn fuzz-churn scenario-presence scenarios demo images images-if-engine \
         clean
 
 help: ## list the targets
@@ -60,6 +60,12 @@ bench-minions: $(INSTALLED) ## time until 100/1,000/5,000 swarm minions are pres
 
 bench-containers: images ## time until 10/25/50 minion containers (and 1,000 swarm minions) are present
 	$(PY) -m bench.containers --json bench/results/containers.json
+
+fuzz-churn: images-if-engine ## fuzz connect/disconnect churn (Hypothesis, bounded); ARGS="--backend docker --seed N"
+	$(PY) -m saltsim fuzz $(ARGS)
+
+bench-churn: $(INSTALLED) ## connect/disconnect cycles/s of a churning swarm over 60 s, zero gaps, against raw pyzmq
+	$(PY) -m bench.churn --json bench/results/churn.json
 
 SCENARIOS := $(basename $(notdir $(wildcard scenarios/*.yaml)))
 

@@ -25,14 +25,14 @@ from saltsim.crypto import KeyPair
 from saltsim_minion.config import MinionConfig
 from saltsim_minion.minion import Minion
 
-__all__ = ["Swarm", "swarm_ids"]
+__all__ = ["Swarm", "load_keys", "raise_fd_limit", "swarm_ids"]
 
 
 def swarm_ids(prefix: str, count: int, start: int = 1) -> list[str]:
     return [f"{prefix}-{n}" for n in range(start, start + count)]
 
 
-def _load_keys(pki_dir: Path) -> KeyPair:
+def load_keys(pki_dir: Path) -> KeyPair:
     """The minion's cached key pair, loaded fast; made (and checked) as usual when absent."""
     try:
         pem = (pki_dir / "minion.pem").read_bytes()
@@ -48,7 +48,7 @@ def _load_keys(pki_dir: Path) -> KeyPair:
     return KeyPair(key)
 
 
-def _raise_fd_limit() -> None:
+def raise_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -56,14 +56,14 @@ def _raise_fd_limit() -> None:
 
 class Swarm:
     def __init__(self, template: MinionConfig, ids: list[str], keys_dir: str) -> None:
-        _raise_fd_limit()
+        raise_fd_limit()
         self.ctx = zmq.asyncio.Context()
         self.ctx.set(zmq.MAX_SOCKETS, max(1024, 2 * len(ids) + 64))
         self.minions: list[Minion] = []
         for minion_id in ids:
             pki = Path(keys_dir) / minion_id
             config = dataclasses.replace(template, id=minion_id, pki_dir=str(pki))
-            self.minions.append(Minion(config, self.ctx, _load_keys(pki)))
+            self.minions.append(Minion(config, self.ctx, load_keys(pki)))
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(m.run()) for m in self.minions]
