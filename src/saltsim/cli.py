@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 
 from saltsim._cli_event_send import add_event_commands
+from saltsim._cli_fuzz import add_fuzz_commands
 from saltsim._cli_master import add_master_commands
 from saltsim._cli_scenario import add_scenario_commands
 from saltsim.bus import EventBus
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_master_commands(sub)
     add_event_commands(sub)
     add_scenario_commands(sub)
+    add_fuzz_commands(sub)
     clean = sub.add_parser(
         "clean", help="remove every saltsim container, network and volume (by label)"
     )

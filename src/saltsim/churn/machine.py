@@ -1,0 +1,488 @@
+"""The churn state machine: Hypothesis picks actions, the testbed does them, the bus judges.
+
+Each example gets a fresh testbed (master, recorder, minions added as rules
+ask), so examples are independent and a failing one replays alone. A step
+updates the model, acts on the testbed, then settles: it waits, with one
+deadline, for every event the model says the step must put on the bus and for
+a presence tick equal to the model, and then checks the invariants over the
+step's window of the recording (see ``invariants.py``) and the master's key
+store against the model. Any violation fails the example with the step list,
+and writes it as a scenario file that replays it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from saltsim.churn.campaign import Campaign, ChurnFailure
+from saltsim.churn.invariants import (
+    JobRecord,
+    SeqTracker,
+    check_auth_acts,
+    check_job_returns,
+    check_presence_changes,
+    check_start_order,
+)
+from saltsim.churn.model import ChurnModel, Effect, MinionState
+from saltsim.churn.replay import ReplayLog
+from saltsim.errors import EventTimeoutError
+from saltsim.event import Event
+from saltsim.recorder import Recorder
+
+__all__ = ["ChurnMachine"]
+
+StatePredicate = Callable[[MinionState], bool]
+_MAX_RESTARTS = 2  # master restarts per example
+_MAX_BURSTS = 3  # custom event bursts per example
+
+
+def _stopped(st: MinionState) -> bool:
+    return st.proc in ("none", "exited")
+
+
+def _alive(st: MinionState) -> bool:
+    return st.alive
+
+
+def _running(st: MinionState) -> bool:
+    return st.proc == "running"
+
+
+def _paused(st: MinionState) -> bool:
+    return st.proc == "paused"
+
+
+def _cut(st: MinionState) -> bool:
+    return st.proc == "cut"
+
+
+def _pending(st: MinionState) -> bool:
+    return st.key == "pending"
+
+
+def _keyed(st: MinionState) -> bool:
+    return st.key != "none"
+
+
+def _settled_key(st: MinionState) -> bool:
+    """Accepted or rejected: deleting the pending key of a running minion only pends it
+    again at once, a step that teaches nothing, so delete picks among these."""
+    return st.key in ("accepted", "rejected")
+
+
+def _tag_is(tag: str) -> Callable[[Event], bool]:
+    def accept(event: Event) -> bool:
+        return event.tag == tag
+
+    return accept
+
+
+class Violation(AssertionError):
+    """An invariant did not hold after a step."""
+
+
+class ChurnMachine(RuleBasedStateMachine):
+    campaign: ClassVar[Campaign]  # set on the subclass a campaign makes
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = ChurnModel()
+        self.log = ReplayLog()
+        self.seq = SeqTracker()
+        self.jobs: dict[str, JobRecord] = {}
+        self.bed: Any = None
+        self.recorder: Recorder | None = None
+        self.checked = 0  # recording index up to which _seq was checked
+        self.step_no = 0
+        self.restarts = self.bursts = 0
+        self.idle = self.campaign.out_of_time()
+
+    # -- life of one example ------------------------------------------------------
+    @initialize()
+    def boot(self) -> None:
+        if self.idle:
+            return
+        self.campaign.coverage.examples += 1
+        self.bed = self.campaign.make_testbed()
+        try:
+            self.bed.start()
+            self.recorder = Recorder(self.bed.bus_pub, self.bed.bus_pull).start()
+        except BaseException:
+            self.bed.close()
+            self.bed = None
+            raise
+        for _ in range(self.campaign.settings.initial_minions):
+            self.add_minion()
+        for minion_id in self.model.ids():
+            self._start(minion_id)
+
+    def teardown(self) -> None:
+        if self.bed is not None:
+            self.campaign.histories.append(list(self.log.actions))
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.bed is not None:
+            self.bed.close()
+
+    def _active(self) -> bool:
+        return self.bed is not None and not self.idle and not self.campaign.out_of_time()
+
+    def _can(self, accept: StatePredicate) -> bool:
+        return self._active() and bool(self.model.ids(accept))
+
+    def _pick(self, data: st.DataObject, accept: StatePredicate) -> str:
+        return data.draw(st.sampled_from(self.model.ids(accept)), label="minion")
+
+    # -- the rules ----------------------------------------------------------------
+    @precondition(
+        lambda self: self._active() and len(self.model.minions) < self.campaign.settings.max_minions
+    )
+    @rule()
+    def add_minion(self) -> None:
+        minion_id = f"m{len(self.model.minions) + 1}"
+        self.model.add(minion_id)
+        self.bed.add_minion(minion_id, start=False)
+        self.log.add_minion(minion_id)
+        self.campaign.coverage.add(["minion added"])
+
+    @precondition(lambda self: self._can(_stopped))
+    @rule(data=st.data())
+    def start(self, data: st.DataObject) -> None:
+        self._start(self._pick(data, _stopped))
+
+    def _start(self, minion_id: str) -> None:
+        def act() -> None:
+            if self.model.minions[minion_id].proc == "exited":
+                self.bed.stop_minion(minion_id)  # a rejected minion's ended process: reap
+            self.bed.start_minion(minion_id)
+
+        self._do(f"start {minion_id}", {"start": minion_id}, act, self.model.start, minion_id)
+
+    @precondition(lambda self: self._can(_alive))
+    @rule(data=st.data())
+    def stop(self, data: st.DataObject) -> None:
+        self._signal("stop", self._pick(data, _alive))
+
+    @precondition(lambda self: self._can(_alive))
+    @rule(data=st.data())
+    def kill(self, data: st.DataObject) -> None:
+        self._signal("kill", self._pick(data, _alive))
+
+    @precondition(lambda self: self._can(_running))
+    @rule(data=st.data())
+    def pause(self, data: st.DataObject) -> None:
+        self._signal("pause", self._pick(data, _running))
+
+    @precondition(lambda self: self._can(_paused))
+    @rule(data=st.data())
+    def unpause(self, data: st.DataObject) -> None:
+        self._signal("unpause", self._pick(data, _paused))
+
+    @precondition(lambda self: self.campaign.settings.backend == "docker" and self._can(_running))
+    @rule(data=st.data())
+    def disconnect(self, data: st.DataObject) -> None:
+        self._signal("disconnect", self._pick(data, _running))
+
+    @precondition(lambda self: self._can(_cut))
+    @rule(data=st.data())
+    def reconnect(self, data: st.DataObject) -> None:
+        self._signal("reconnect", self._pick(data, _cut))
+
+    @precondition(lambda self: self._can(_pending))
+    @rule(data=st.data())
+    def accept_key(self, data: st.DataObject) -> None:
+        self._key("accept", self._pick(data, _pending))
+
+    @precondition(lambda self: self._can(_pending))
+    @rule()
+    def accept_all_keys(self) -> None:
+        def act() -> None:
+            with self.bed.client() as client:
+                client.key("accept", "*")
+
+        self._do("key accept all", {"key": {"accept": "all"}}, act, self.model.accept_all)
+
+    @precondition(lambda self: self._can(_pending))
+    @rule(data=st.data())
+    def reject_key(self, data: st.DataObject) -> None:
+        self._key("reject", self._pick(data, _pending))
+
+    @precondition(lambda self: self._can(_settled_key))
+    @rule(data=st.data())
+    def delete_key(self, data: st.DataObject) -> None:
+        self._key("delete", self._pick(data, _settled_key))
+
+    # Restarts and event bursts are always possible and cheap to pick: bounded per
+    # example, so that examples spend their steps on minions and keys.
+    @precondition(lambda self: self._active() and self.restarts < _MAX_RESTARTS)
+    @rule()
+    def restart_master(self) -> None:
+        self.restarts += 1
+        self._do(
+            "restart_master",
+            {"restart_master": True},
+            self.bed.restart_master,
+            self.model.restart_master,
+        )
+
+    @precondition(lambda self: self._can(_keyed))
+    @rule(data=st.data())
+    def run_job(self, data: st.DataObject) -> None:
+        ids = self.model.ids()
+        targets = data.draw(
+            st.lists(st.sampled_from(ids), min_size=1, max_size=len(ids), unique=True),
+            label="targets",
+        )
+        self._job(targets)
+
+    @precondition(lambda self: self._active() and self.bursts < _MAX_BURSTS)
+    @rule(count=st.integers(1, 1000))
+    def fire_events(self, count: int) -> None:
+        self.bursts += 1
+        self._fire(count)
+
+    @rule()
+    def tick(self) -> None:
+        """Let two presence ticks pass: nothing may change on its own."""
+        if not self._active():
+            return
+        self._do("tick", {"ticks": 2}, self._ticks, self.model.idle)
+
+    # -- acting and settling ------------------------------------------------------
+    def _signal(self, kind: str, minion_id: str) -> None:
+        act = getattr(self.bed, f"{kind}_minion")
+        transition = getattr(self.model, kind)
+        self._do(
+            f"{kind} {minion_id}", {kind: minion_id}, lambda: act(minion_id), transition, minion_id
+        )
+
+    def _key(self, fun: str, minion_id: str) -> None:
+        def act() -> None:
+            with self.bed.client() as client:
+                done = client.key(fun, minion_id)
+            if not any(minion_id in ids for ids in done.values()):
+                raise Violation(f"salt-key {fun} {minion_id} did nothing: {done}")
+
+        transition = getattr(self.model, fun)
+        self._do(f"key {fun} {minion_id}", {"key": {fun: minion_id}}, act, transition, minion_id)
+
+    def _ticks(self) -> None:
+        assert self.recorder is not None
+        since = self.recorder.mark()
+        for _ in range(2):
+            event = self.recorder.wait_for("salt/presence/present", 10.0, since=since)
+            since = self.recorder.events.index(event, since) + 1
+
+    def _do(
+        self,
+        line: str,
+        step: dict[str, Any],
+        act: Callable[[], None],
+        transition: Callable[..., Effect],
+        *args: str,
+    ) -> None:
+        assert self.recorder is not None
+        self.step_no += 1
+        self.campaign.coverage.steps += 1
+        mark = self.recorder.mark()
+        effect = transition(*args)
+        self.log.act(line, step)
+        self.log.settle(effect, self.model.present())
+        try:
+            act()
+            self._settle(effect, mark)
+        except Exception as exc:
+            raise self._failure(line, exc) from exc
+        self.campaign.coverage.add(effect.transitions)
+
+    def _job(self, targets: list[str]) -> None:
+        assert self.recorder is not None
+        self.step_no += 1
+        self.campaign.coverage.steps += 1
+        mark = self.recorder.mark()
+        effect, plan = self.model.job(targets)
+        self.log.job(plan)
+        self.log.settle(effect, self.model.present())
+        line = f"job test.ping -> {targets}"
+        try:
+            with self.bed.client() as client:
+                reply = client.publish(list(targets), "test.ping", tgt_type="list")
+            got = (list(reply["minions"]), list(reply["missing"]))
+            if got != (list(plan.minions), list(plan.missing)):
+                raise Violation(
+                    f"the master expected minions={got[0]} missing={got[1]}; the model: "
+                    f"minions={list(plan.minions)} missing={list(plan.missing)}"
+                )
+            if plan.minions:
+                jid = reply["jid"]
+                new_tag = f"salt/job/{jid}/new"
+                new = self._await(_tag_is(new_tag), mark, self._timeout(), new_tag)
+                index = self.recorder.events.index(new, mark)
+                self.jobs[jid] = JobRecord(jid, plan, index)
+                for minion_id in sorted(plan.required):
+                    tag = f"salt/job/{jid}/ret/{minion_id}"
+                    self._await(_tag_is(tag), index, self._timeout(), tag)
+            self._settle(effect, mark)
+        except Exception as exc:
+            raise self._failure(line, exc) from exc
+        self.campaign.coverage.add(effect.transitions)
+
+    def _fire(self, count: int) -> None:
+        assert self.recorder is not None
+        tag = f"fuzz/custom/{self.step_no + 1}"
+        data = {"step": self.step_no + 1}
+        seen: list[Event] = []
+
+        def act() -> None:
+            assert self.recorder is not None
+            since = self.recorder.mark()
+            if self.recorder.fire(tag, data, count) != count:
+                raise Violation(f"the bus refused some of {count} {tag} events")
+
+            def counted(event: Event) -> bool:
+                if event.tag == tag:
+                    seen.append(event)
+                return len(seen) == count
+
+            self._await(counted, since, self._timeout(), f"{count} x {tag}")
+
+        line = f"fire {count} x {tag}"
+        self._do(line, {"fire": {"tag": tag, "data": data, "count": count}}, act, self.model.fire)
+
+    def _timeout(self) -> float:
+        return self.campaign.settings.converge_timeout
+
+    def _await(
+        self, accept: Callable[[Event], bool], since: int, timeout: float, what: str
+    ) -> Event:
+        assert self.recorder is not None
+        try:
+            return self.recorder.wait_for(accept, max(timeout, 0.0), since=since, what=what)
+        except EventTimeoutError as exc:
+            raise Violation(f"the bus never showed {what} within {timeout:.1f} s") from exc
+
+    def _settle(self, effect: Effect, mark: int) -> None:
+        """Wait for what the model says the step shows, then check every invariant."""
+        recorder = self.recorder
+        assert recorder is not None
+        deadline = time.monotonic() + self._timeout()
+
+        def left() -> float:
+            return deadline - time.monotonic()
+
+        start = mark
+        restart_at = None
+        if effect.restart:
+            try:
+                start = recorder.wait_restart(mark, left())
+                restart_at = start - mark
+            except EventTimeoutError as exc:
+                raise Violation(
+                    "the master restarted but its new bus never announced itself"
+                ) from exc
+        # A step's salt/key events first: what they cause comes after them (an auth answer
+        # just before a key was deleted must not stand for the one after it).
+        keyed = [e for e in effect.expected if e.tag == "salt/key"]
+        for expected in keyed:
+            found = self._await(expected.matches, start, left(), expected.describe())
+            start = max(start, recorder.events.index(found, start) + 1)
+        for expected in effect.expected:
+            if expected.tag != "salt/key":
+                self._await(expected.matches, start, left(), expected.describe())
+        if effect.rotation:
+            self._await(_tag_is("key"), start, left(), "the AES rotation (key)")
+        present = self.model.present()
+        self._await(
+            lambda e: e.tag == "salt/presence/present" and e.data.get("present") == present,
+            start,
+            left(),
+            f"salt/presence/present {present} (the model's presence)",
+        )
+        self._check(effect, mark, restart_at)
+
+    def _check(self, effect: Effect, mark: int, restart_at: int | None) -> None:
+        recorder = self.recorder
+        assert recorder is not None
+        window = recorder.since(mark)
+        problems = self._gaps()
+        if self.seq.restarts != self.model.restarts:
+            problems.append(
+                f"the bus announced {self.seq.restarts} restart(s); the master was restarted "
+                f"{self.model.restarts} time(s)"
+            )
+        keys = {m: s.key for m, s in self.model.minions.items()}
+        problems += check_presence_changes(window, effect, restart_at)
+        problems += check_start_order(window, effect)
+        problems += check_auth_acts(window, effect, keys)
+        problems += check_job_returns(window, mark, self.jobs)
+        problems += self._check_keys()
+        if problems:
+            raise Violation("\n".join(f"- {p}" for p in problems))
+
+    def _check_keys(self) -> list[str]:
+        with self.bed.client() as client:
+            listed = client.key("list")
+        want = {**self.model.keys(), "denied": []}
+        got = {state: sorted(listed.get(state, [])) for state in want}
+        if got == want:
+            return []
+        return [f"the master's key store is {got}; the model has {want}"]
+
+    # -- failing ------------------------------------------------------------------
+    def _failure(self, line: str, exc: Exception) -> ChurnFailure:
+        campaign = self.campaign
+        campaign.failed = True
+        number = len(self.log.actions)
+        path = self.log.write(
+            campaign.failure_path,
+            campaign.scenario_settings(),
+            f"churn fuzzer failure (seed {campaign.seed}) at step {number}: {line}",
+        )
+        # A wait that ran out may be the symptom of a lost event or a wrong key store:
+        # say so beside it (unless the violation was that already).
+        also = [p for p in self._gaps() + self._keys_if_reachable() if p not in str(exc)]
+        if also:
+            exc = Violation(f"{exc}\n" + "\n".join(f"- {p}" for p in also))
+        steps = "\n".join(f"  {n:>3}. {a}" for n, a in enumerate(self.log.actions, 1))
+        tail = self._timeline_tail()
+        return ChurnFailure(
+            f"churn invariant broken at step {number} ({line}):\n{exc}\n"
+            f"steps of this example:\n{steps}\n"
+            f"last events on the bus:\n{tail}\n"
+            f"replay: saltsim scenario run {path} (seed {campaign.seed})"
+        )
+
+    def _keys_if_reachable(self) -> list[str]:
+        try:
+            return self._check_keys()
+        except Exception as exc:  # a diagnosis aid: the master may be what broke
+            return [f"(the key store could not be read: {exc})"]
+
+    def _gaps(self) -> list[str]:
+        """``_seq`` problems in what was recorded since the last check."""
+        if self.recorder is None:
+            return []
+        unchecked = self.recorder.since(self.checked)
+        self.checked += len(unchecked)
+        problems = self.seq.feed(unchecked)
+        if self.recorder.lost:
+            problems.append(f"the recorder counted {self.recorder.lost} lost event(s) (gaps)")
+        return problems
+
+    def _timeline_tail(self, count: int = 25) -> str:
+        if self.recorder is None:
+            return "  (none)"
+        events = [e for e in self.recorder.since(0) if not e.tag.startswith("saltsim/listener")]
+        return (
+            "\n".join(f"  {e.seq}: {e.tag} {_short(e.data)}" for e in events[-count:]) or "  (none)"
+        )
+
+
+def _short(data: dict[str, Any]) -> str:
+    text = repr({k: v for k, v in data.items() if k not in ("pub",)})
+    return text if len(text) <= 120 else text[:117] + "..."

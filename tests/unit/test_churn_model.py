@@ -1,0 +1,136 @@
+"""The churn model: what each transition says the bus must show (pure, no processes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from saltsim.churn.model import ChurnModel, Expected
+
+
+def tags(effect: object) -> list[str]:
+    return [e.describe() for e in effect.expected]  # type: ignore[attr-defined]
+
+
+def model_with(*ids: str) -> ChurnModel:
+    model = ChurnModel()
+    for minion_id in ids:
+        model.add(minion_id)
+    return model
+
+
+def connected(model: ChurnModel, minion_id: str) -> None:
+    model.start(minion_id)
+    model.accept(minion_id)
+
+
+def test_a_first_start_pends_then_accept_signs_in_and_starts_up() -> None:
+    model = model_with("m1")
+    first = model.start("m1")
+    assert [e.data for e in first.expected] == [{"id": "m1", "result": True, "act": "pend"}]
+    assert "key none -> pending" in first.transitions
+    assert model.keys()["pending"] == ["m1"] and model.present() == []
+    accepted = model.accept("m1")
+    assert [e.tag for e in accepted.expected] == [
+        "salt/key",
+        "salt/auth",
+        "minion_start",
+        "salt/minion/m1/start",
+        "salt/presence/change",
+    ]
+    assert accepted.starts == {"m1"} and accepted.new == {"m1"} and accepted.key_event == "accept"
+    assert model.present() == ["m1"]
+
+
+def test_a_restarted_process_starts_up_again_but_a_resumed_one_does_not() -> None:
+    model = model_with("m1")
+    connected(model, "m1")
+    assert model.kill("m1").lost == {"m1"}
+    again = model.start("m1")
+    assert again.starts == {"m1"} and again.new == {"m1"}
+    assert "present -> lost -> new again" in again.transitions
+    assert model.pause("m1").lost == {"m1"}
+    resumed = model.unpause("m1")
+    assert resumed.new == {"m1"} and resumed.starts == set() and resumed.expected[-1].contains
+    assert "unpause -> new" in resumed.transitions
+
+
+def test_delete_of_a_running_minions_accepted_key_pends_it_again() -> None:
+    model = model_with("m1")
+    connected(model, "m1")
+    effect = model.delete("m1")
+    assert effect.lost == {"m1"} and effect.rotation
+    assert "key accepted -> deleted -> pending again" in effect.transitions
+    assert Expected("salt/auth", {"id": "m1", "result": True, "act": "pend"}) in effect.expected
+    assert model.keys() == {"accepted": [], "pending": ["m1"], "rejected": []}
+    # accepted again: it signs in without start events (the same process)
+    assert model.accept("m1").starts == set()
+
+
+def test_a_rejected_minion_exits_and_is_rejected_again_at_its_next_start() -> None:
+    model = model_with("m1")
+    model.start("m1")
+    effect = model.reject("m1")
+    assert model.minions["m1"].proc == "exited" and "rejected minion exits" in effect.transitions
+    assert {"id": "m1", "result": False} in [dict(e.data) for e in effect.expected]
+    model.start("m1")
+    assert model.minions["m1"].proc == "exited"
+
+
+def test_a_master_restart_expects_every_running_minion_to_sign_in_again() -> None:
+    model = model_with("m1", "m2", "m3")
+    connected(model, "m1")
+    connected(model, "m2")
+    model.pause("m2")
+    model.start("m3")  # pending
+    effect = model.restart_master()
+    assert effect.restart and effect.new == {"m1"} and effect.lost == set()
+    acts = sorted((e.data["id"], e.data["act"]) for e in effect.expected if e.tag == "salt/auth")
+    assert acts == [("m1", "accept"), ("m3", "pend")]
+    resumed = model.unpause("m2")  # its session died with the old master
+    assert [e.tag for e in resumed.expected][:1] == ["salt/auth"] and resumed.new == {"m2"}
+
+
+def test_a_paused_minion_whose_key_was_accepted_meanwhile_starts_up_on_unpause() -> None:
+    model = model_with("m1")
+    model.start("m1")
+    model.pause("m1")
+    assert model.accept("m1").new == set()
+    resumed = model.unpause("m1")
+    assert resumed.starts == {"m1"} and resumed.new == {"m1"}
+
+
+def test_stopping_a_paused_connected_minion_may_flap() -> None:
+    model = model_with("m1")
+    connected(model, "m1")
+    model.pause("m1")
+    assert model.stop("m1").may_flap == {"m1"}
+
+
+def test_a_job_plans_who_must_and_who_may_answer() -> None:
+    model = model_with("m1", "m2", "m3", "m4")
+    connected(model, "m1")
+    connected(model, "m2")
+    model.pause("m2")
+    model.start("m3")  # pending, running
+    _, plan = model.job(["m4", "m3", "m2", "m1"])
+    assert plan.minions == ("m2", "m1") and plan.missing == ("m4", "m3")
+    assert plan.required == {"m1"} and plan.allowed == {"m1", "m2", "m3"}
+
+
+@pytest.mark.parametrize(
+    ("action", "minion_id"),
+    [("start", "m1"), ("accept", "m2"), ("reject", "m2"), ("delete", "m2"), ("unpause", "m1")],
+)
+def test_impossible_transitions_are_refused(action: str, minion_id: str) -> None:
+    model = model_with("m1", "m2")
+    model.start("m1")
+    with pytest.raises(ValueError):
+        getattr(model, action)(minion_id)
+
+
+def test_unknown_minions_and_duplicates_are_refused() -> None:
+    model = model_with("m1")
+    with pytest.raises(KeyError):
+        model.kill("nope")
+    with pytest.raises(ValueError):
+        model.add("m1")
