@@ -23,6 +23,7 @@ from saltsim.scenario import (
     ExpectWithin,
     Fire,
     KeyAction,
+    KeyListing,
     Pattern,
     RunnerCall,
     ScenarioError,
@@ -145,6 +146,15 @@ def test_a_fire_step_fires_once_unless_it_has_a_count() -> None:
     assert once == Fire("a", {}, 1) and many.args == Fire("a", {}, 300)
 
 
+def test_a_keys_step_names_the_states_it_checks() -> None:
+    text = "steps:\n  - keys: {accepted: [m1], pending: []}\n"
+    listing = load_scenario_text(text, "x.yaml").steps[0].args
+    assert listing == KeyListing({"accepted": ("m1",), "pending": ()})
+    assert listing.problem({"accepted": ["m1"], "pending": [], "rejected": ["m2"]}) is None
+    problem = listing.problem({"accepted": [], "pending": ["m1"]})
+    assert problem is not None and "the step expects" in problem
+
+
 def test_presence_scenario_loads() -> None:
     scenario = load_scenario(PRESENCE)
     assert scenario.name == "presence"
@@ -159,7 +169,7 @@ def test_presence_scenario_loads() -> None:
         (
             "steps:\n  - start: all\n  - kil: m1\n",
             "x.yaml:3: unknown step kind 'kil'; known: start, stop, kill, pause, unpause, "
-            "disconnect, reconnect, restart_master, wait, key, cmd, run, fire, ticks, cloud",
+            "disconnect, reconnect, restart_master, wait, key, keys, cmd, run, fire, ticks, cloud",
         ),
         (
             "settings:\n  minions: [m1]\n  dialect: '3007'\nsteps: []\n",
@@ -202,8 +212,8 @@ def test_presence_scenario_loads() -> None:
         (
             "steps:\n  - name: x\n",
             "x.yaml:2: step 1 has no kind; known: start, stop, kill, pause, "
-            "unpause, disconnect, reconnect, restart_master, wait, key, cmd, run, fire, ticks, "
-            "cloud",
+            "unpause, disconnect, reconnect, restart_master, wait, key, keys, cmd, run, fire, "
+            "ticks, cloud",
         ),
         ("steps:\n  - ticks: 0\n", "x.yaml:2: ticks must be a whole number >= 1, not a number (0)"),
         (
@@ -230,6 +240,18 @@ def test_presence_scenario_loads() -> None:
         (
             "steps:\n  - fire: {data: {}}\n",
             "x.yaml:2: fire tag must be a non-empty string, not null",
+        ),
+        (
+            "steps:\n  - keys: {}\n",
+            "x.yaml:2: keys needs at least one of accepted, pending, rejected, denied",
+        ),
+        (
+            "steps:\n  - keys: {accepted: m1}\n",
+            "x.yaml:2: keys accepted must be a list, not a string ('m1')",
+        ),
+        (
+            "steps:\n  - keys: {gone: []}\n",
+            "x.yaml:2: unknown key 'gone' in keys; known: accepted, pending, rejected, denied",
         ),
         (
             "steps:\n  - fire: {tag: a, count: 0}\n",

@@ -11,10 +11,12 @@ from saltsim.scenario._yaml import YList, YMap, plain
 from saltsim.scenario.spec import (
     ALL,
     KEY_ACTIONS,
+    KEY_STATES,
     STEP_KINDS,
     Command,
     Fire,
     KeyAction,
+    KeyListing,
     RunnerCall,
     Step,
     Targets,
@@ -46,6 +48,21 @@ def _key(reader: Reader, value: Any, line: int) -> KeyAction:
         reader.fail(line, f"key needs exactly one of {', '.join(KEY_ACTIONS)}")
     ((action, targets),) = mapping.items()
     return KeyAction(action, _targets(reader, targets, mapping.line_of(action), f"key {action}"))
+
+
+def _keys(reader: Reader, value: Any, line: int) -> KeyListing:
+    mapping = reader.mapping(value, line, "keys")
+    reader.only_keys(mapping, KEY_STATES, "keys")
+    if not mapping:
+        reader.fail(line, f"keys needs at least one of {', '.join(KEY_STATES)}")
+    states: dict[str, tuple[str, ...]] = {}
+    for state in mapping:
+        ids = reader.listing(mapping[state], mapping.line_of(state), f"keys {state}")
+        for minion_id in ids:
+            if problem := minion_id_problem(minion_id):
+                reader.fail(mapping.line_of(state), f"keys {state}: {problem}")
+        states[state] = tuple(ids)
+    return KeyListing(states)
 
 
 def _arguments(reader: Reader, mapping: YMap, what: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -111,6 +128,7 @@ _ARGS: dict[str, Callable[[Reader, Any, int], Any]] = {
     "restart_master": _restart,
     "wait": lambda reader, value, line: reader.pattern(value, line, "wait pattern"),
     "key": _key,
+    "keys": _keys,
     "cmd": _cmd,
     "run": _run,
     "fire": _fire,

@@ -35,6 +35,7 @@ from saltsim.scenario.spec import (
     Command,
     Fire,
     KeyAction,
+    KeyListing,
     RunnerCall,
     Scenario,
     Step,
@@ -236,6 +237,12 @@ class ScenarioRunner:
                 since = self._cursor = recorder.events.index(event, since) + 1
         elif kind == "key":
             self._key(bed, args)
+        elif kind == "keys":
+            listing: KeyListing = args
+            with bed.client() as client:
+                problem = listing.problem(client.key("list"))
+            if problem:
+                raise RuntimeError(problem)
         elif kind == "cmd":
             self._cmd(bed, args, step.timeout or _JOB_TIMEOUT)
         elif kind == "run":

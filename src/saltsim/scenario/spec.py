@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DIALECTS",
     "KEY_ACTIONS",
+    "KEY_STATES",
     "MINION_STEPS",
     "STEP_KINDS",
     "CloudCreate",
@@ -33,6 +34,7 @@ __all__ = [
     "Command",
     "Fire",
     "KeyAction",
+    "KeyListing",
     "RunnerCall",
     "Scenario",
     "Settings",
@@ -51,6 +53,7 @@ STEP_KINDS = (
     "restart_master",
     "wait",
     "key",
+    "keys",
     "cmd",
     "run",
     "fire",
@@ -58,6 +61,7 @@ STEP_KINDS = (
     "cloud",
 )
 KEY_ACTIONS = ("accept", "reject", "delete")
+KEY_STATES = ("accepted", "pending", "rejected", "denied")
 CLOUD_FAULTS = ("quota", "create_error", "stuck_pending", "lost_during_boot")
 ALL = "all"
 _MINION_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -85,6 +89,19 @@ class KeyAction:
 
     action: str  # accept | reject | delete
     targets: Targets
+
+
+@dataclass(frozen=True)
+class KeyListing:
+    """``keys: {accepted: [m1], pending: []}``: ``salt-key -L`` must list exactly these
+    ids in each state named (states left out are not checked)."""
+
+    states: dict[str, tuple[str, ...]]
+
+    def problem(self, listed: dict[str, list[str]]) -> str | None:
+        got = {state: sorted(listed.get(state, [])) for state in self.states}
+        want = {state: sorted(ids) for state, ids in self.states.items()}
+        return None if got == want else f"salt-key -L lists {got}; the step expects {want}"
 
 
 @dataclass(frozen=True)
