@@ -65,14 +65,6 @@ def test_presence_changes_must_match_the_steps_transitions() -> None:
     assert any("m1 lost 2 times" in p for p in problems)
 
 
-def test_a_permitted_flap_is_not_a_violation() -> None:
-    effect = Effect(may_flap={"m1"})
-    bus = Stream()
-    bus.fire("salt/presence/change", change(new=["m1"]))
-    bus.fire("salt/presence/change", change(lost=["m1"]))
-    assert check_presence_changes(bus.events, effect) == []
-
-
 def test_presence_change_before_a_restart_is_a_violation() -> None:
     effect = Effect(restart=True, new={"m1"})
     bus = Stream()

@@ -99,11 +99,13 @@ def test_a_paused_minion_whose_key_was_accepted_meanwhile_starts_up_on_unpause()
     assert resumed.starts == {"m1"} and resumed.new == {"m1"}
 
 
-def test_stopping_a_paused_connected_minion_may_flap() -> None:
+def test_a_paused_minion_is_killed_not_stopped() -> None:
     model = model_with("m1")
     connected(model, "m1")
     model.pause("m1")
-    assert model.stop("m1").may_flap == {"m1"}
+    with pytest.raises(ValueError, match="no running or cut process"):
+        model.stop("m1")
+    assert model.kill("m1").lost == set()  # it was lost when it fell silent
 
 
 def test_a_job_plans_who_must_and_who_may_answer() -> None:

@@ -50,22 +50,23 @@ def test_a_replay_log_is_a_scenario_the_loader_accepts(tmp_path: Path) -> None:
         log.add_minion(minion_id)
     effect = model.start("m1")
     log.act("start m1", {"start": "m1"})
-    log.settle(effect, model.present())
+    log.settle(effect, model.present(), model.keys())
     effect = model.accept("m1")
     log.act("key accept m1", {"key": {"accept": "m1"}})
-    log.settle(effect, model.present())
+    log.settle(effect, model.present(), model.keys())
     effect, plan = model.job(["m1", "m2"])
     log.job(plan)
-    log.settle(effect, model.present())
+    log.settle(effect, model.present(), model.keys())
     effect = model.restart_master()
     log.act("restart_master", {"restart_master": True})
-    log.settle(effect, model.present())
+    log.settle(effect, model.present(), model.keys())
     log.act("fire", {"fire": {"tag": "fuzz/custom/5", "data": {"step": 5}, "count": 3}})
     settings = {"backend": "local", "dialect": "3008", "master": {"presence_events": True}}
     path = log.write(tmp_path / "f.yaml", settings, "a failure")
     scenario = load_scenario(path)
     kinds = [step.kind for step in scenario.steps]
     assert kinds[:2] == ["start", "wait"] and "restart_master" in kinds and "cmd" in kinds
+    assert kinds.count("keys") == 4
     assert scenario.settings.minions == ("m1", "m2")
     waits = path.read_text()
     assert "salt/minion/m1/start" in waits and "present:\n      - m1" in waits

@@ -1,9 +1,11 @@
 """A churn campaign's settings and shared state: its budget, seed, coverage and testbeds.
 
-One ``Campaign`` lives across all the examples Hypothesis runs. Its budget has
-three bounds: examples, steps per example, and wall time for generating
-examples (an example that begins after the time is up does nothing, so the run
-ends; shrinking a failure has its own bound, ``shrink_time``).
+One ``Campaign`` lives across all the examples Hypothesis runs, in rounds (see
+``fuzz.py``). Its budget has three bounds: examples, steps per example, and wall
+time, checked between rounds, so a campaign overruns it by one round at most;
+shrinking a failure has its own bound, ``shrink_time``. Coverage ends it sooner:
+once every required transition was exercised and ``min_examples`` ran, no
+further round begins.
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ class ChurnFailure(SaltsimError, AssertionError):
 class ChurnSettings:
     backend: str = "local"
     dialect: str = "3008"
-    examples: int = 20
+    examples: int = 60  # at most; the campaign ends sooner once covered (min_examples)
+    min_examples: int = 10
     steps: int = 40  # rules per example (Hypothesis' stateful_step_count)
-    time_budget: float = 600.0  # wall seconds in which examples may begin
+    time_budget: float = 600.0  # wall seconds in which rounds of examples may begin
+    round_examples: int = 5  # examples per Hypothesis run after the first (min_examples)
     shrink: bool = True
     shrink_time: float = 120.0  # wall seconds Hypothesis may spend shrinking a failure
     seed: int | None = None
@@ -65,8 +69,10 @@ class ChurnSettings:
             raise ConfigError(f"unknown broken master {self.broken!r}; known: {', '.join(BUGS)}")
         if self.broken is not None and self.backend != "local":
             raise ConfigError("broken masters run on the local backend only")
-        if min(self.examples, self.steps, self.max_minions) < 1 or self.initial_minions < 0:
-            raise ConfigError("examples, steps and max_minions must be at least 1")
+        if min(self.examples, self.steps, self.max_minions, self.round_examples) < 1:
+            raise ConfigError("examples, steps, round_examples and max_minions must be >= 1")
+        if self.initial_minions < 0 or self.min_examples < 0:
+            raise ConfigError("initial_minions and min_examples cannot be negative")
         if self.initial_minions > self.max_minions:
             raise ConfigError("initial_minions cannot exceed max_minions")
         if min(self.time_budget, self.shrink_time, self.converge_timeout) <= 0:
@@ -80,12 +86,17 @@ class Campaign:
         self.coverage = Coverage(settings.backend)
         self.began = time.monotonic()
         self.deadline = self.began + settings.time_budget
-        self.failed = False  # once an example failed, shrinking is bounded by shrink_time
+        self.failed = False
         self.failure_path = settings.out_dir / "churn-failure.yaml"
         self.histories: list[list[str]] = []  # each example's steps, in the order run
+        self.failing_lengths: list[int] = []  # steps of each failing example (shrinking)
 
-    def out_of_time(self) -> bool:
-        return not self.failed and time.monotonic() > self.deadline
+    def finished(self) -> bool:
+        """No further round begins: a failure, the time is up, or every required
+        transition was exercised in at least ``min_examples`` examples."""
+        coverage = self.coverage
+        covered = not coverage.missing and coverage.examples >= self.settings.min_examples
+        return self.failed or covered or time.monotonic() > self.deadline
 
     @property
     def master_options(self) -> dict[str, Any]:

@@ -33,6 +33,8 @@ class CampaignResult:
     failure: str | None = None
     failure_path: str | None = None
     histories: list[list[str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # transition -> times exercised
+    failing_lengths: list[int] = field(default_factory=list)  # first found ... last shrunk
 
     @property
     def ok(self) -> bool:
@@ -57,6 +59,24 @@ def _shrink_limit(seconds: float) -> Iterator[None]:
         engine.MAX_SHRINKING_SECONDS = old
 
 
+def _run_round(campaign: Campaign, round_seed: int, examples: int) -> None:
+    churn = campaign.settings
+    machine = type("ChurnMachine", (ChurnMachine,), {"campaign": campaign})
+    seed(round_seed)(machine)
+    phases = [Phase.generate, Phase.shrink] if churn.shrink else [Phase.generate]
+    budget = settings(
+        max_examples=examples,
+        stateful_step_count=churn.steps,
+        deadline=None,
+        database=None,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+    run_state_machine_as_test(machine, settings=budget)
+
+
 def _describe(exc: BaseException) -> str:
     """The failure's own text; a flaky one (failed, then passed on replay) says so."""
     inner = getattr(exc, "exceptions", None)
@@ -67,32 +87,31 @@ def _describe(exc: BaseException) -> str:
 
 
 def run_campaign(churn: ChurnSettings, say: Callable[[str], None] = print) -> CampaignResult:
+    """Hypothesis runs in rounds: the first of ``min_examples`` examples, then of
+    ``round_examples``, each with its own seed derived from the campaign's, until a
+    failure, full coverage, the time budget or ``examples``. (Hypothesis cannot be told
+    to stop midway; an example that changed behaviour with the clock would make its
+    replays inconsistent.)"""
     chosen = churn.seed if churn.seed is not None else random.SystemRandom().randrange(2**32)
     campaign = Campaign(churn, chosen)
-    machine = type("ChurnMachine", (ChurnMachine,), {"campaign": campaign})
-    seed(chosen)(machine)
-    phases = [Phase.generate, Phase.shrink] if churn.shrink else [Phase.generate]
-    budget = settings(
-        max_examples=churn.examples,
-        stateful_step_count=churn.steps,
-        deadline=None,
-        database=None,
-        phases=phases,
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-        print_blob=False,
-    )
     broken = f", broken master {churn.broken}" if churn.broken else ""
     say(
         f"churn fuzzing on {churn.backend} (dialect {churn.dialect}{broken}): seed {chosen}, "
         f"up to {churn.examples} examples x {churn.steps} steps within {churn.time_budget:g} s"
     )
     failure = None
+    left, number = churn.examples, 0
     with _shrink_limit(churn.shrink_time):
-        try:
-            run_state_machine_as_test(machine, settings=budget)
-        except Exception as exc:
-            failure = _describe(exc)
+        while left > 0:
+            size = min(left, max(churn.min_examples, 1) if number == 0 else churn.round_examples)
+            try:
+                _run_round(campaign, chosen + number, size)
+            except Exception as exc:
+                failure = _describe(exc)
+                campaign.failed = True
+            left, number = left - size, number + 1
+            if campaign.finished():
+                break
     coverage = campaign.coverage
     result = CampaignResult(
         seed=chosen,
@@ -104,6 +123,8 @@ def run_campaign(churn: ChurnSettings, say: Callable[[str], None] = print) -> Ca
         failure=failure,
         failure_path=str(campaign.failure_path) if failure else None,
         histories=campaign.histories,
+        counts=dict(coverage.counts),
+        failing_lengths=campaign.failing_lengths,
     )
     say(result.coverage)
     if failure:

@@ -84,7 +84,7 @@ def check_presence_changes(
         seen_lost.update(event.data.get("lost") or [])
     for what, seen, allowed in (("new", seen_new, effect.new), ("lost", seen_lost, effect.lost)):
         for minion_id, count in sorted(seen.items()):
-            if minion_id not in allowed | effect.may_flap:
+            if minion_id not in allowed:
                 problems.append(
                     f"presence reported {minion_id} {what}, but nothing in this step "
                     f"made it {what} (the model expected new={sorted(effect.new)}, "

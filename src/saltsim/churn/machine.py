@@ -49,6 +49,10 @@ def _alive(st: MinionState) -> bool:
     return st.alive
 
 
+def _stoppable(st: MinionState) -> bool:
+    return st.proc in ("running", "cut")
+
+
 def _running(st: MinionState) -> bool:
     return st.proc == "running"
 
@@ -100,13 +104,10 @@ class ChurnMachine(RuleBasedStateMachine):
         self.checked = 0  # recording index up to which _seq was checked
         self.step_no = 0
         self.restarts = self.bursts = 0
-        self.idle = self.campaign.out_of_time()
 
     # -- life of one example ------------------------------------------------------
     @initialize()
     def boot(self) -> None:
-        if self.idle:
-            return
         self.campaign.coverage.examples += 1
         self.bed = self.campaign.make_testbed()
         try:
@@ -130,7 +131,7 @@ class ChurnMachine(RuleBasedStateMachine):
             self.bed.close()
 
     def _active(self) -> bool:
-        return self.bed is not None and not self.idle and not self.campaign.out_of_time()
+        return self.bed is not None
 
     def _can(self, accept: StatePredicate) -> bool:
         return self._active() and bool(self.model.ids(accept))
@@ -163,10 +164,10 @@ class ChurnMachine(RuleBasedStateMachine):
 
         self._do(f"start {minion_id}", {"start": minion_id}, act, self.model.start, minion_id)
 
-    @precondition(lambda self: self._can(_alive))
+    @precondition(lambda self: self._can(_stoppable))
     @rule(data=st.data())
     def stop(self, data: st.DataObject) -> None:
-        self._signal("stop", self._pick(data, _alive))
+        self._signal("stop", self._pick(data, _stoppable))
 
     @precondition(lambda self: self._can(_alive))
     @rule(data=st.data())
@@ -246,11 +247,10 @@ class ChurnMachine(RuleBasedStateMachine):
         self.bursts += 1
         self._fire(count)
 
+    @precondition(lambda self: self._active())
     @rule()
     def tick(self) -> None:
         """Let two presence ticks pass: nothing may change on its own."""
-        if not self._active():
-            return
         self._do("tick", {"ticks": 2}, self._ticks, self.model.idle)
 
     # -- acting and settling ------------------------------------------------------
@@ -292,7 +292,7 @@ class ChurnMachine(RuleBasedStateMachine):
         mark = self.recorder.mark()
         effect = transition(*args)
         self.log.act(line, step)
-        self.log.settle(effect, self.model.present())
+        self.log.settle(effect, self.model.present(), self.model.keys())
         try:
             act()
             self._settle(effect, mark)
@@ -307,7 +307,7 @@ class ChurnMachine(RuleBasedStateMachine):
         mark = self.recorder.mark()
         effect, plan = self.model.job(targets)
         self.log.job(plan)
-        self.log.settle(effect, self.model.present())
+        self.log.settle(effect, self.model.present(), self.model.keys())
         line = f"job test.ping -> {targets}"
         try:
             with self.bed.client() as client:
@@ -438,6 +438,7 @@ class ChurnMachine(RuleBasedStateMachine):
         campaign = self.campaign
         campaign.failed = True
         number = len(self.log.actions)
+        campaign.failing_lengths.append(number)
         path = self.log.write(
             campaign.failure_path,
             campaign.scenario_settings(),

@@ -83,7 +83,6 @@ class Effect:
     expected: list[Expected] = field(default_factory=list)
     new: set[str] = field(default_factory=set)
     lost: set[str] = field(default_factory=set)
-    may_flap: set[str] = field(default_factory=set)  # may show new then lost within the step
     starts: set[str] = field(default_factory=set)
     restart: bool = False
     rotation: bool = False  # the AES key rotates (the `key` event) at the next tick
@@ -193,23 +192,23 @@ class ChurnModel:
         self._sign_in(minion_id, effect)
         return self._finish(effect, before, "start")
 
-    def _end(self, minion_id: str, cause: str, flap: bool) -> Effect:
+    def _end(self, minion_id: str, cause: str, alive: tuple[Proc, ...]) -> Effect:
         effect, before = self._step(cause, minion_id)
         st = self.minions[minion_id]
-        if not st.alive:
-            raise ValueError(f"{minion_id} has no process to {cause}")
-        if flap and st.proc == "paused" and st.key == "accepted" and st.session:
-            # SIGCONT lets its overdue heartbeat out just before its goodbye.
-            effect.may_flap.add(minion_id)
+        if st.proc not in alive:
+            raise ValueError(f"{minion_id} has no {' or '.join(alive)} process to {cause}")
         st.proc, st.session = "none", False
         effect.transitions.append(f"{cause} a minion")
         return self._finish(effect, before, cause)
 
     def stop(self, minion_id: str) -> Effect:
-        return self._end(minion_id, "stop", flap=True)
+        """A graceful stop of a running (or cut off) minion. Not of a paused one: the
+        signals that resume it let its overdue work out first (a heartbeat, a sign-in)
+        in a race with its goodbye, and Docker stops a paused container by killing it."""
+        return self._end(minion_id, "stop", ("running", "cut"))
 
     def kill(self, minion_id: str) -> Effect:
-        return self._end(minion_id, "kill", flap=False)
+        return self._end(minion_id, "kill", ("running", "paused", "cut"))
 
     def _silence(self, minion_id: str, how: Proc, cause: str) -> Effect:
         effect, before = self._step(cause, minion_id)

@@ -2,9 +2,10 @@
 
 Each step of the run becomes its scenario step, followed by ``wait`` steps for
 what the model said the bus must then show (the auth answers, start events, key
-events, the AES rotation, job returns, and presence equal to the model). A
-replay of a failing run therefore stops at the first wait the broken behaviour
-never satisfies, and the scenario checker still fails on any lost event.
+events, the AES rotation, job returns, and presence equal to the model), then a
+``keys`` step with the key store as the model has it. A replay of a failing run
+therefore stops at the first wait or key listing the broken behaviour never
+satisfies, and the scenario checker still fails on any lost event.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ class ReplayLog:
         if step is not None:
             self.steps.append(step)
 
-    def settle(self, effect: Effect, present: list[str]) -> None:
-        """The waits that hold a replay to the model after the last action."""
+    def settle(self, effect: Effect, present: list[str], keys: dict[str, list[str]]) -> None:
+        """The waits that hold a replay to the model after the last action, and the key
+        store as the model has it (``salt-key -L``)."""
         waits: list[dict[str, Any]] = []
         if effect.restart:
             waits.append({"wait": "saltsim/bus/start"})
@@ -47,6 +49,7 @@ class ReplayLog:
         if effect.rotation:
             waits.append({"wait": {"tag": "key", "data": {"rotate_aes_key": True}}})
         waits.append({"wait": {"tag": "salt/presence/present", "data": {"present": present}}})
+        waits.append({"keys": {**keys, "denied": []}})
         self.steps.extend(waits)
 
     def job(self, plan: JobPlan) -> None:
