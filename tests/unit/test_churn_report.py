@@ -71,3 +71,13 @@ def test_a_replay_log_is_a_scenario_the_loader_accepts(tmp_path: Path) -> None:
     waits = path.read_text()
     assert "salt/minion/m1/start" in waits and "present:\n      - m1" in waits
     assert "saltsim/bus/start" in waits and "salt/job/*/ret/m1" in waits
+
+
+def test_a_failure_that_did_not_replay_keeps_the_first_report() -> None:
+    from saltsim.churn.campaign import ChurnFailure
+    from saltsim.churn.fuzz import _describe
+
+    assert _describe(ChurnFailure("shrunk report"), ["first", "shrunk report"]) == "shrunk report"
+    text = _describe(RuntimeError("Inconsistent data generation!\nmore"), ["first report"])
+    assert text.startswith("first report\n") and "RuntimeError: Inconsistent data" in text
+    assert _describe(ValueError("x"), []) == "ValueError: x"

@@ -90,6 +90,7 @@ class Campaign:
         self.failure_path = settings.out_dir / "churn-failure.yaml"
         self.histories: list[list[str]] = []  # each example's steps, in the order run
         self.failing_lengths: list[int] = []  # steps of each failing example (shrinking)
+        self.failures: list[str] = []  # each failing example's report, first found first
 
     def finished(self) -> bool:
         """No further round begins: a failure, the time is up, or every required

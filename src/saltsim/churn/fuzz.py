@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from saltsim.churn.campaign import Campaign, ChurnSettings
+from saltsim.churn.campaign import Campaign, ChurnFailure, ChurnSettings
 from saltsim.churn.machine import ChurnMachine
 
 __all__ = ["CampaignResult", "run_campaign"]
@@ -77,13 +77,18 @@ def _run_round(campaign: Campaign, round_seed: int, examples: int) -> None:
     run_state_machine_as_test(machine, settings=budget)
 
 
-def _describe(exc: BaseException) -> str:
-    """The failure's own text; a flaky one (failed, then passed on replay) says so."""
-    inner = getattr(exc, "exceptions", None)
-    if inner:
-        texts = "\n".join(_describe(e) for e in inner)
-        return f"{type(exc).__name__} (failed, then passed when replayed):\n{texts}"
-    return str(exc)
+def _describe(exc: BaseException, failures: list[str]) -> str:
+    """The failing example's report. When Hypothesis ends with something else, the
+    example did not fail the same way when replayed (a race, or a bug that strikes at
+    random): the first report found, with what Hypothesis said."""
+    if isinstance(exc, ChurnFailure):
+        return str(exc)
+    if not failures:
+        return f"{type(exc).__name__}: {exc}"
+    return (
+        f"{failures[0]}\n(it did not fail the same way when Hypothesis replayed it: "
+        f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]})"
+    )
 
 
 def run_campaign(churn: ChurnSettings, say: Callable[[str], None] = print) -> CampaignResult:
@@ -107,7 +112,7 @@ def run_campaign(churn: ChurnSettings, say: Callable[[str], None] = print) -> Ca
             try:
                 _run_round(campaign, chosen + number, size)
             except Exception as exc:
-                failure = _describe(exc)
+                failure = _describe(exc, campaign.failures)
                 campaign.failed = True
             left, number = left - size, number + 1
             if campaign.finished():

@@ -451,12 +451,14 @@ class ChurnMachine(RuleBasedStateMachine):
             exc = Violation(f"{exc}\n" + "\n".join(f"- {p}" for p in also))
         steps = "\n".join(f"  {n:>3}. {a}" for n, a in enumerate(self.log.actions, 1))
         tail = self._timeline_tail()
-        return ChurnFailure(
+        report = (
             f"churn invariant broken at step {number} ({line}):\n{exc}\n"
             f"steps of this example:\n{steps}\n"
             f"last events on the bus:\n{tail}\n"
             f"replay: saltsim scenario run {path} (seed {campaign.seed})"
         )
+        campaign.failures.append(report)
+        return ChurnFailure(report)
 
     def _keys_if_reachable(self) -> list[str]:
         try:
