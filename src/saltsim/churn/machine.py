@@ -2,17 +2,13 @@
 
 Each example gets a fresh testbed (master, recorder, minions added as rules
 ask), so examples are independent and a failing one replays alone. A step
-updates the model, acts on the testbed, then settles: it waits, with one
-deadline, for every event the model says the step must put on the bus and for
-a presence tick equal to the model, and then checks the invariants over the
-step's window of the recording (see ``invariants.py``) and the master's key
-store against the model. Any violation fails the example with the step list,
-and writes it as a scenario file that replays it.
+updates the model, acts on the testbed, then the ``Judge`` (``judge.py``) holds
+the recording to what the model says the step shows. Any violation fails the
+example with the step list, and writes it as a scenario file that replays it.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -20,17 +16,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from saltsim.churn.campaign import Campaign, ChurnFailure
-from saltsim.churn.invariants import (
-    JobRecord,
-    SeqTracker,
-    check_auth_acts,
-    check_job_returns,
-    check_presence_changes,
-    check_start_order,
-)
+from saltsim.churn.invariants import JobRecord
+from saltsim.churn.judge import Judge, Violation, tag_is
 from saltsim.churn.model import ChurnModel, Effect, MinionState
 from saltsim.churn.replay import ReplayLog
-from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.recorder import Recorder
 
@@ -79,17 +68,6 @@ def _settled_key(st: MinionState) -> bool:
     return st.key in ("accepted", "rejected")
 
 
-def _tag_is(tag: str) -> Callable[[Event], bool]:
-    def accept(event: Event) -> bool:
-        return event.tag == tag
-
-    return accept
-
-
-class Violation(AssertionError):
-    """An invariant did not hold after a step."""
-
-
 class ChurnMachine(RuleBasedStateMachine):
     campaign: ClassVar[Campaign]  # set on the subclass a campaign makes
 
@@ -97,11 +75,9 @@ class ChurnMachine(RuleBasedStateMachine):
         super().__init__()
         self.model = ChurnModel()
         self.log = ReplayLog()
-        self.seq = SeqTracker()
-        self.jobs: dict[str, JobRecord] = {}
         self.bed: Any = None
         self.recorder: Recorder | None = None
-        self.checked = 0  # recording index up to which _seq was checked
+        self.judge: Judge | None = None
         self.step_no = 0
         self.restarts = self.bursts = 0
 
@@ -117,6 +93,7 @@ class ChurnMachine(RuleBasedStateMachine):
             self.bed.close()
             self.bed = None
             raise
+        self.judge = Judge(self.recorder, self.campaign.settings.converge_timeout, self._keys)
         for _ in range(self.campaign.settings.initial_minions):
             self.add_minion()
         for minion_id in self.model.ids():
@@ -286,7 +263,7 @@ class ChurnMachine(RuleBasedStateMachine):
         transition: Callable[..., Effect],
         *args: str,
     ) -> None:
-        assert self.recorder is not None
+        assert self.recorder is not None and self.judge is not None
         self.step_no += 1
         self.campaign.coverage.steps += 1
         mark = self.recorder.mark()
@@ -295,13 +272,14 @@ class ChurnMachine(RuleBasedStateMachine):
         self.log.settle(effect, self.model.present(), self.model.keys())
         try:
             act()
-            self._settle(effect, mark)
+            self.judge.settle(effect, mark, self.model)
         except Exception as exc:
             raise self._failure(line, exc) from exc
         self.campaign.coverage.add(effect.transitions)
 
     def _job(self, targets: list[str]) -> None:
-        assert self.recorder is not None
+        assert self.recorder is not None and self.judge is not None
+        judge = self.judge
         self.step_no += 1
         self.campaign.coverage.steps += 1
         mark = self.recorder.mark()
@@ -321,13 +299,13 @@ class ChurnMachine(RuleBasedStateMachine):
             if plan.minions:
                 jid = reply["jid"]
                 new_tag = f"salt/job/{jid}/new"
-                new = self._await(_tag_is(new_tag), mark, self._timeout(), new_tag)
-                index = self.recorder.events.index(new, mark)
-                self.jobs[jid] = JobRecord(jid, plan, index)
+                new = judge.wait(tag_is(new_tag), mark, judge.timeout, new_tag)
+                index = judge.index(new, mark)
+                judge.jobs[jid] = JobRecord(jid, plan, index)
                 for minion_id in sorted(plan.required):
                     tag = f"salt/job/{jid}/ret/{minion_id}"
-                    self._await(_tag_is(tag), index, self._timeout(), tag)
-            self._settle(effect, mark)
+                    judge.wait(tag_is(tag), index, judge.timeout, tag)
+            judge.settle(effect, mark, self.model)
         except Exception as exc:
             raise self._failure(line, exc) from exc
         self.campaign.coverage.add(effect.transitions)
@@ -339,7 +317,7 @@ class ChurnMachine(RuleBasedStateMachine):
         seen: list[Event] = []
 
         def act() -> None:
-            assert self.recorder is not None
+            assert self.recorder is not None and self.judge is not None
             since = self.recorder.mark()
             if self.recorder.fire(tag, data, count) != count:
                 raise Violation(f"the bus refused some of {count} {tag} events")
@@ -349,89 +327,15 @@ class ChurnMachine(RuleBasedStateMachine):
                     seen.append(event)
                 return len(seen) == count
 
-            self._await(counted, since, self._timeout(), f"{count} x {tag}")
+            self.judge.wait(counted, since, self.judge.timeout, f"{count} x {tag}")
 
         line = f"fire {count} x {tag}"
         self._do(line, {"fire": {"tag": tag, "data": data, "count": count}}, act, self.model.fire)
 
-    def _timeout(self) -> float:
-        return self.campaign.settings.converge_timeout
-
-    def _await(
-        self, accept: Callable[[Event], bool], since: int, timeout: float, what: str
-    ) -> Event:
-        assert self.recorder is not None
-        try:
-            return self.recorder.wait_for(accept, max(timeout, 0.0), since=since, what=what)
-        except EventTimeoutError as exc:
-            raise Violation(f"the bus never showed {what} within {timeout:.1f} s") from exc
-
-    def _settle(self, effect: Effect, mark: int) -> None:
-        """Wait for what the model says the step shows, then check every invariant."""
-        recorder = self.recorder
-        assert recorder is not None
-        deadline = time.monotonic() + self._timeout()
-
-        def left() -> float:
-            return deadline - time.monotonic()
-
-        start = mark
-        restart_at = None
-        if effect.restart:
-            try:
-                start = recorder.wait_restart(mark, left())
-                restart_at = start - mark
-            except EventTimeoutError as exc:
-                raise Violation(
-                    "the master restarted but its new bus never announced itself"
-                ) from exc
-        # A step's salt/key events first: what they cause comes after them (an auth answer
-        # just before a key was deleted must not stand for the one after it).
-        keyed = [e for e in effect.expected if e.tag == "salt/key"]
-        for expected in keyed:
-            found = self._await(expected.matches, start, left(), expected.describe())
-            start = max(start, recorder.events.index(found, start) + 1)
-        for expected in effect.expected:
-            if expected.tag != "salt/key":
-                self._await(expected.matches, start, left(), expected.describe())
-        if effect.rotation:
-            self._await(_tag_is("key"), start, left(), "the AES rotation (key)")
-        present = self.model.present()
-        self._await(
-            lambda e: e.tag == "salt/presence/present" and e.data.get("present") == present,
-            start,
-            left(),
-            f"salt/presence/present {present} (the model's presence)",
-        )
-        self._check(effect, mark, restart_at)
-
-    def _check(self, effect: Effect, mark: int, restart_at: int | None) -> None:
-        recorder = self.recorder
-        assert recorder is not None
-        window = recorder.since(mark)
-        problems = self._gaps()
-        if self.seq.restarts != self.model.restarts:
-            problems.append(
-                f"the bus announced {self.seq.restarts} restart(s); the master was restarted "
-                f"{self.model.restarts} time(s)"
-            )
-        keys = {m: s.key for m, s in self.model.minions.items()}
-        problems += check_presence_changes(window, effect, restart_at)
-        problems += check_start_order(window, effect)
-        problems += check_auth_acts(window, effect, keys)
-        problems += check_job_returns(window, mark, self.jobs)
-        problems += self._check_keys()
-        if problems:
-            raise Violation("\n".join(f"- {p}" for p in problems))
-
-    def _check_keys(self) -> list[str]:
+    def _keys(self) -> dict[str, list[str]]:
         with self.bed.client() as client:
-            listed = client.key("list")
-        want = {**self.model.keys(), "denied": []}
-        got = {state: sorted(listed.get(state, [])) for state in want}
-        if got == want:
-            return []
-        return [f"the master's key store is {got}; the model has {want}"]
+            listed: dict[str, list[str]] = client.key("list")
+        return listed
 
     # -- failing ------------------------------------------------------------------
     def _failure(self, line: str, exc: Exception) -> ChurnFailure:
@@ -444,13 +348,13 @@ class ChurnMachine(RuleBasedStateMachine):
             campaign.scenario_settings(),
             f"churn fuzzer failure (seed {campaign.seed}) at step {number}: {line}",
         )
-        # A wait that ran out may be the symptom of a lost event or a wrong key store:
-        # say so beside it (unless the violation was that already).
-        also = [p for p in self._gaps() + self._keys_if_reachable() if p not in str(exc)]
-        if also:
-            exc = Violation(f"{exc}\n" + "\n".join(f"- {p}" for p in also))
+        tail = "  (none)"
+        if self.judge is not None:
+            also = [p for p in self.judge.diagnosis(self.model) if p not in str(exc)]
+            if also:
+                exc = Violation(f"{exc}\n" + "\n".join(f"- {p}" for p in also))
+            tail = self.judge.tail()
         steps = "\n".join(f"  {n:>3}. {a}" for n, a in enumerate(self.log.actions, 1))
-        tail = self._timeline_tail()
         report = (
             f"churn invariant broken at step {number} ({line}):\n{exc}\n"
             f"steps of this example:\n{steps}\n"
@@ -459,33 +363,3 @@ class ChurnMachine(RuleBasedStateMachine):
         )
         campaign.failures.append(report)
         return ChurnFailure(report)
-
-    def _keys_if_reachable(self) -> list[str]:
-        try:
-            return self._check_keys()
-        except Exception as exc:  # a diagnosis aid: the master may be what broke
-            return [f"(the key store could not be read: {exc})"]
-
-    def _gaps(self) -> list[str]:
-        """``_seq`` problems in what was recorded since the last check."""
-        if self.recorder is None:
-            return []
-        unchecked = self.recorder.since(self.checked)
-        self.checked += len(unchecked)
-        problems = self.seq.feed(unchecked)
-        if self.recorder.lost:
-            problems.append(f"the recorder counted {self.recorder.lost} lost event(s) (gaps)")
-        return problems
-
-    def _timeline_tail(self, count: int = 25) -> str:
-        if self.recorder is None:
-            return "  (none)"
-        events = [e for e in self.recorder.since(0) if not e.tag.startswith("saltsim/listener")]
-        return (
-            "\n".join(f"  {e.seq}: {e.tag} {_short(e.data)}" for e in events[-count:]) or "  (none)"
-        )
-
-
-def _short(data: dict[str, Any]) -> str:
-    text = repr({k: v for k, v in data.items() if k not in ("pub",)})
-    return text if len(text) <= 120 else text[:117] + "..."
