@@ -136,3 +136,19 @@ def test_unknown_minions_and_duplicates_are_refused() -> None:
         model.kill("nope")
     with pytest.raises(ValueError):
         model.add("m1")
+
+
+def test_a_container_cut_off_stays_cut_off_through_kill_and_start() -> None:
+    model = model_with("m1")
+    connected(model, "m1")
+    assert model.disconnect("m1").lost == {"m1"}
+    model.kill("m1")
+    restarted = model.start("m1")  # runs, but cannot reach the master: no sign-in
+    assert restarted.expected == [] and model.minions["m1"].proc == "cut"
+    back = model.reconnect("m1")
+    assert back.new == {"m1"} and back.starts == {"m1"}
+    model.disconnect("m1")
+    model.stop("m1")
+    assert model.reconnect("m1").expected == [] and not model.minions["m1"].cut_off
+    with pytest.raises(ValueError, match="not off the network"):
+        model.reconnect("m1")

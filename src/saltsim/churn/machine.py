@@ -51,7 +51,7 @@ def _paused(st: MinionState) -> bool:
 
 
 def _cut(st: MinionState) -> bool:
-    return st.proc == "cut"
+    return st.cut_off
 
 
 def _pending(st: MinionState) -> bool:

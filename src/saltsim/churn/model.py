@@ -36,8 +36,10 @@ AUTH_ACTS: dict[str, str] = {
 
 @dataclass
 class MinionState:
-    proc: Proc = "none"  # exited: a rejected minion that gave up (its process ends)
+    # exited: a rejected minion that gave up (its process ends); cut: alive, off the network
+    proc: Proc = "none"
     key: Key = "none"
+    cut_off: bool = False  # off the network: a container keeps that through stop and start
     started: bool = False  # this process fired its start events
     session: bool = False  # the master holds a session for this process
 
@@ -188,8 +190,13 @@ class ChurnModel:
         st = self.minions[minion_id]
         if st.alive:
             raise ValueError(f"{minion_id} is already running")
-        st.proc, st.started, st.session = "running", False, False
-        self._sign_in(minion_id, effect)
+        st.started, st.session = False, False
+        if st.cut_off:  # it starts, but cannot reach the master until reconnected
+            st.proc = "cut"
+            effect.transitions.append("started off the network")
+        else:
+            st.proc = "running"
+            self._sign_in(minion_id, effect)
         return self._finish(effect, before, "start")
 
     def _end(self, minion_id: str, cause: str, alive: tuple[Proc, ...]) -> Effect:
@@ -238,10 +245,18 @@ class ChurnModel:
         return self._resume(minion_id, "paused", "unpause")
 
     def disconnect(self, minion_id: str) -> Effect:
+        self.minions[minion_id].cut_off = True
         return self._silence(minion_id, "cut", "disconnect")
 
     def reconnect(self, minion_id: str) -> Effect:
-        return self._resume(minion_id, "cut", "reconnect")
+        st = self.minions[minion_id]
+        if not st.cut_off:
+            raise ValueError(f"{minion_id} is not off the network")
+        st.cut_off = False
+        if st.proc == "cut":
+            return self._resume(minion_id, "cut", "reconnect")
+        effect, before = self._step("reconnect", minion_id)  # a stopped one: nothing to see
+        return self._finish(effect, before, "reconnect")
 
     def accept(self, minion_id: str) -> Effect:
         if minion_id in self.minions and self.minions[minion_id].key != "pending":
