@@ -12,7 +12,7 @@ __all__ = ["add_fuzz_commands"]
 # A campaign stops once every required transition was exercised in at least
 # min_examples examples (typically 11-37 examples here); the time is its hard bound,
 # longer on docker, where a container start costs seconds where a process costs a tenth.
-_TIME = {"local": 600.0, "docker": 2400.0}
+_TIME = {"local": 600.0, "docker": 1200.0}
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
@@ -71,7 +71,7 @@ def add_fuzz_commands(sub: Any) -> None:
     )
     fuzz.add_argument("--steps", type=_positive, default=40, help="per example (default 40)")
     fuzz.add_argument(
-        "--time", type=float, help="seconds in which rounds may begin (600 local, 2400 docker)"
+        "--time", type=float, help="seconds in which rounds may begin (600 local, 1200 docker)"
     )
     fuzz.add_argument("--seed", type=int, help="repeat a campaign: its steps, exactly")
     fuzz.add_argument("--broken", help="run a deliberately broken master (see --list-broken)")
