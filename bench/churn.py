@@ -61,7 +61,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import select
 import shutil
 import signal
@@ -73,12 +72,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-import zmq
-import zmq.asyncio
-
 from bench._churn_anchor import MAX_RATE, AnchorResult, run_anchor
 from bench._churn_cycles import MB, TARGET_RATE, ChurnResult, Cycles
 from bench._procstat import children, cmdline, cpu_seconds, mem, open_fds
+from bench._report import write_report
 from bench._swarmkeys import default_keys_dir, ensure_keys
 from saltsim.client import EventClient
 from saltsim.testbed.local import LocalTestbed
@@ -435,15 +432,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(table(result, anchors))
     if args.json:
-        report = {
-            "benchmark": "churn",
-            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "zmq": zmq.zmq_version(),
-                "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-            },
+        body = {
             "settings": {
                 "master_options": {**MASTER_OPTIONS, "loop_interval": args.loop_interval},
                 "minions": args.minions,
@@ -463,9 +452,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             "result": result.as_dict(),
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.json}", file=log)
+        write_report(args.json, "churn", body, log)
     return 0
 
 

@@ -12,7 +12,6 @@ Every run is bounded by ``--timeout`` and removes what it made.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench._report import write_report
 from bench._swarmkeys import default_keys_dir, ensure_keys
 from saltsim.event import Event
 from saltsim.recorder import Recorder
@@ -126,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "met" if fifty["seconds"] <= TARGET_50_S else "MISSED"
         print(f"target: 50 containers present <= {TARGET_50_S:.0f} s: {verdict}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        report = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": rows, "swarm": swarm}
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_report(args.json, "containers", {"rows": rows, "swarm": swarm}, sys.stderr)
     return 0
 
 

@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -45,6 +44,7 @@ from typing import Any
 import zmq
 
 from bench._procstat import MemSample, children, cmdline, cpu_seconds, mem, open_fds
+from bench._report import write_report
 from bench._swarmkeys import default_keys_dir, ensure_keys
 from saltsim.client import EventClient
 from saltsim.errors import FrameError
@@ -481,14 +481,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(table(results))
     if args.json:
-        report = {
-            "benchmark": "minions",
-            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "nofile_limit": list(resource.getrlimit(resource.RLIMIT_NOFILE)),
-            },
+        body = {
             "settings": {
                 "master_options": MASTER_OPTIONS,
                 "minion_options": MINION_OPTIONS,
@@ -506,9 +499,8 @@ def main(argv: list[str] | None = None) -> int:
             },
             "results": [r.as_dict() for r in results],
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.json}", file=log)
+        nofile = list(resource.getrlimit(resource.RLIMIT_NOFILE))
+        write_report(args.json, "minions", body, log, nofile_limit=nofile)
     return 0
 
 
