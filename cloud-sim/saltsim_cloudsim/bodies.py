@@ -58,9 +58,34 @@ def decode(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"the body is not JSON: {exc}") from None
+    except RecursionError:  # [[[[...: json recurses once per level; the client's error
+        raise BadRequest("the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest(f"the body must be a JSON object, not {type(body).__name__}")
+    if _depth(body) > _MAX_DEPTH:
+        raise BadRequest(f"the body is nested deeper than {_MAX_DEPTH} levels")
     return body
+
+
+# Bodies here are two levels deep (options in a deploy); deeper ones that json still
+# parses would only reach code that recurses (answers, logs) and fail there with a 500.
+_MAX_DEPTH = 32
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= _MAX_DEPTH:  # past the limit the answer is known: stop walking
+                stack.extend((child, depth + 1) for child in _children(node))
+    return deepest
+
+
+def _children(node: dict[str, Any] | list[Any]) -> list[Any]:
+    return list(node.values()) if isinstance(node, dict) else node
 
 
 def _text(body: dict[str, Any], key: str, limit: int = 128) -> str:

@@ -32,6 +32,18 @@ class MasterConfig:
     heartbeat_timeout: float = 10.0  # a minion silent this long is not connected
     max_load_size: int = 1_048_576  # larger requests are refused (and counted)
     job_timeout: float = 5.0  # Salt's -t default for the CLI's wait for returns
+    # How long the job cache keeps a job, as Salt: keep_jobs (hours, deprecated) and
+    # keep_jobs_seconds (wins when set away from its default). 0 keeps jobs for ever.
+    keep_jobs: int = 24
+    keep_jobs_seconds: int = 86400
+
+    @property
+    def keep_jobs_for(self) -> float:
+        """Seconds a job stays in the cache (0: for ever), resolved as Salt's config does."""
+        if self.keep_jobs_seconds != 86400:
+            return float(self.keep_jobs_seconds)
+        return float(self.keep_jobs * 3600)
+
     bus_hwm: int = 10_000
     # saltsim only: a new bus holds its events (queued) until a first listener subscribes,
     # at most this long, so a recorder rejoining a restarted master misses nothing. 0: off.

@@ -2,20 +2,28 @@
 
 A jid is the 20-digit ``YYYYmmddHHMMSSffffff`` of the publish time, made
 unique per master by stepping a microsecond past the last one when needed.
-The cache keeps each job's load and returns in memory and as one JSON file per
-jid in ``cachedir/jobs``, so ``jobs.lookup_jid`` survives a master restart.
+The cache keeps each job's load and returns in memory and as one msgpack file per
+jid in ``cachedir/jobs`` (``cache.py``), so ``jobs.lookup_jid`` survives a master
+restart. Files are written behind by the cache writer thread, in order; jobs older
+than Salt's ``keep_jobs`` are pruned, the files by that same thread.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from saltsim.errors import FrameError
+from saltsim_master import cache
+
 __all__ = ["JidMaker", "Job", "JobCache"]
+
+log = logging.getLogger(__name__)
 
 _JID_FORMAT = "%Y%m%d%H%M%S%f"
 
@@ -41,7 +49,7 @@ class Job:
     returns: dict[str, Any] = field(default_factory=dict)
     start: str = ""
 
-    def as_json(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "jid": self.jid,
             "load": self.load,
@@ -50,12 +58,24 @@ class Job:
             "start": self.start,
         }
 
+    @classmethod
+    def from_dict(cls, raw: dict[Any, Any]) -> Job:
+        return cls(raw["jid"], raw["load"], raw["minions"], raw["returns"], raw["start"])
+
+
+class _Inline(Executor):
+    """Writes done at once, for a cache without a writer thread (tests, tools)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        fn(*args, **kwargs)
+
 
 class JobCache:
-    def __init__(self, cachedir: str | Path) -> None:
+    def __init__(self, cachedir: str | Path, writer: Executor | None = None) -> None:
         self.folder = Path(cachedir) / "jobs"
         self.folder.mkdir(parents=True, exist_ok=True)
         self._jobs: dict[str, Job] = {}
+        self._writer = writer or _Inline()
 
     def add(self, job: Job) -> None:
         self._jobs[job.jid] = job
@@ -71,20 +91,72 @@ class JobCache:
 
     def get(self, jid: str) -> Job | None:
         job = self._jobs.get(jid)
-        if job is None and jid.isdigit():
-            path = self.folder / f"{jid}.json"
-            if path.exists():
-                raw = json.loads(path.read_text())
-                job = Job(raw["jid"], raw["load"], raw["minions"], raw["returns"], raw["start"])
+        if job is None:
+            job = self.read(jid)
+            if job is not None:
                 self._jobs[jid] = job
         return job
 
+    def read(self, jid: str) -> Job | None:
+        """The job from its file alone (safe off the loop: it changes nothing here)."""
+        if not jid.isdigit():
+            return None
+        path = self.folder / f"{jid}{cache.SUFFIX}"
+        if not path.exists():
+            return None
+        raw = cache.read(path)
+        try:
+            return None if raw is None else Job.from_dict(raw)
+        except (KeyError, TypeError) as exc:
+            log.warning("skipped the job cache file %s: %r", path, exc)
+            return None
+
     def jids(self) -> list[str]:
-        on_disk = {p.stem for p in self.folder.glob("*.json")}
+        on_disk = {p.stem for p in self.folder.glob(f"*{cache.SUFFIX}")}
         return sorted(on_disk | set(self._jobs))
 
+    def snapshot(self) -> dict[str, Job]:
+        """The jobs in memory now, for ``read_all`` in another thread."""
+        return dict(self._jobs)
+
+    def read_all(self, known: dict[str, Job]) -> list[Job]:
+        """Every job, ``known`` ones from memory, the rest from disk: run it off the loop,
+        a cache of thousands of jobs takes a while to read."""
+        on_disk = {p.stem for p in self.folder.glob(f"*{cache.SUFFIX}")}
+        jobs = []
+        for jid in sorted(on_disk | set(known)):
+            job = known.get(jid) or self.read(jid)
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    def prune(self, keep_seconds: float, now: dt.datetime | None = None) -> None:
+        """Forget jobs older than ``keep_seconds`` (0: keep for ever), as Salt's
+        ``keep_jobs``: from memory at once, from disk in the writer thread, after the
+        writes already queued."""
+        if keep_seconds <= 0:
+            return
+        cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(seconds=keep_seconds)
+        oldest_kept = int(cutoff.strftime(_JID_FORMAT))
+        for jid in [jid for jid in self._jobs if int(jid) < oldest_kept]:
+            del self._jobs[jid]
+        self._writer.submit(self._prune_files, oldest_kept)
+
+    def _prune_files(self, oldest_kept: int) -> int:
+        removed = 0
+        for path in self.folder.glob(f"*{cache.SUFFIX}"):
+            if path.stem.isdigit() and int(path.stem) < oldest_kept:
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            log.info("job cache: removed %d jobs past keep_jobs", removed)
+        return removed
+
     def _write(self, job: Job) -> None:
-        path = self.folder / f"{job.jid}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(job.as_json(), default=repr))
-        os.replace(tmp, path)
+        # Packed here, on the caller's thread, so the writer never sees a job being changed.
+        try:
+            data = cache.pack(job.as_dict())
+        except FrameError as exc:
+            log.warning("job %s is kept in memory only: %s", job.jid, exc)
+            return
+        self._writer.submit(cache.write_atomic, self.folder / f"{job.jid}{cache.SUFFIX}", data)

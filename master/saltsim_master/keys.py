@@ -18,12 +18,13 @@ STATES = {
     "rejected": "minions_rejected",
     "denied": "minions_denied",
 }
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
 
 
 def valid_id(minion_id: object) -> bool:
     """Salt refuses ids with path separators, empty ids and absurdly long ones."""
-    return isinstance(minion_id, str) and bool(_ID.match(minion_id)) and ".." not in minion_id
+    # fullmatch: with match, "$" also matched before a final newline ("web1\n" passed).
+    return isinstance(minion_id, str) and bool(_ID.fullmatch(minion_id)) and ".." not in minion_id
 
 
 class KeyStore:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import os
 import secrets
@@ -25,12 +24,14 @@ import zmq.asyncio
 from saltsim.bus import EventBus
 from saltsim.client import EventClient
 from saltsim.errors import FrameError
-from saltsim.targeting import TargetError, match_target
+from saltsim.targeting import TargetError, check_target, match_target
 from saltsim.wire import encode_data
+from saltsim_master import cache
 from saltsim_master.api import RestApi
 from saltsim_master.auth import Authenticator
 from saltsim_master.cloud import Cloud
 from saltsim_master.config import MasterConfig
+from saltsim_master.failures import Failures
 from saltsim_master.jobs import JidMaker, Job, JobCache
 from saltsim_master.keyactions import KeyActions
 from saltsim_master.keys import KeyStore
@@ -44,13 +45,6 @@ __all__ = ["Master"]
 log = logging.getLogger(__name__)
 # Requests served back to back before the loop yields to its other tasks (presence, clients).
 _REQUEST_BATCH = 64
-
-
-def _write_text(path: Path, text: str) -> None:
-    try:
-        path.write_text(text)
-    except OSError as exc:
-        log.error("could not write %s: %s", path, exc)
 
 
 def _load_token(pki_dir: Path) -> str:
@@ -70,18 +64,18 @@ class Master:
         self.config = config
         self.keys = KeyStore(config.pki_dir)
         self.sessions = Sessions()
-        self.jobs = JobCache(config.cachedir)
+        # The caches (grains, jobs) are written behind, in order, by one thread: creating a
+        # file takes 0.1-0.3 ms here, most of a _pillar request's cost during a start-up storm.
+        self._cache_writer = ThreadPoolExecutor(1, thread_name_prefix="saltsim-cache")
+        self.jobs = JobCache(config.cachedir, self._cache_writer)
         self.make_jid = JidMaker()
         self.grains_dir = Path(config.cachedir) / "grains"
         self.grains_dir.mkdir(parents=True, exist_ok=True)
-        self.grains: dict[str, dict[str, Any]] = {
-            p.stem: json.loads(p.read_text()) for p in self.grains_dir.glob("*.json")
-        }
-        # The grains cache is written behind, in order, by one thread: creating a file takes
-        # 0.1-0.3 ms here, most of a _pillar request's cost during a start-up storm.
-        self._cache_writer = ThreadPoolExecutor(1, thread_name_prefix="saltsim-cache")
+        # msgpack files (cache.py); an unreadable one is skipped with a warning.
+        self.grains: dict[str, dict[Any, Any]] = cache.load_all(self.grains_dir)
         self.client_token = _load_token(Path(config.pki_dir))
         self.edge = RequestEdge(self.sessions, config.max_load_size, self.client_token)
+        self.failures = Failures(self.edge)
         self.auth = Authenticator(config, self.keys, self.sessions, self.fire)
         self.key_actions = KeyActions(self)
         self.minion_requests = MinionRequests(self)
@@ -179,6 +173,9 @@ class Master:
             await asyncio.sleep(0)
 
     def _serve(self, frames: list[bytes]) -> None:
+        """Answer one request. Nothing a request holds ends the loop (Salt catches every
+        exception per request too): a failure is counted, logged with a rate limit
+        (``Failures``) and answered with an error."""
         send = self._router_now.send_multipart
         if len(frames) != 2:
             self.edge.count(Refused("bad framing", f"{len(frames)} frames"))
@@ -187,19 +184,15 @@ class Master:
                 send([frames[0], RequestEdge.reply(None, error)])
             return
         identity, payload = frames
+        rid: Any = None
         try:
             enc, session, load, rid = self.edge.parse(payload)
-        except Refused as refusal:
-            self.edge.count(refusal)
-            send([identity, RequestEdge.reply(None, refusal.reply)])
-            return
-        if enc == "client":
-            self._spawn(self._client(identity, rid, load))
-            return
-        if enc == "clear" and (gate := self.cloud.auth_gate(load.get("id"))) is not None:
-            self._spawn(self._auth_after(gate, identity, rid, load))
-            return
-        try:
+            if enc == "client":
+                self._spawn(self._client(identity, rid, load))
+                return
+            if enc == "clear" and (gate := self.cloud.auth_gate(load.get("id"))) is not None:
+                self._spawn(self._auth_after(gate, identity, rid, load))
+                return
             if enc == "clear":
                 body = self.auth.handle(load)
             else:
@@ -208,7 +201,12 @@ class Master:
         except Refused as refusal:
             self.edge.count(refusal)
             body = refusal.reply
-        send([identity, RequestEdge.reply(rid, body)])
+        except Exception as exc:
+            body = self.failures.record("minion port", exc)
+        try:
+            send([identity, RequestEdge.reply(rid, body)])
+        except (zmq.ZMQError, FrameError) as exc:  # an rid msgpack cannot hold, a closed socket
+            self.failures.record("reply", exc)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -227,7 +225,15 @@ class Master:
         except Refused as refusal:
             self.edge.count(refusal)
             body = refusal.reply
-        await self._router.send_multipart([identity, RequestEdge.reply(rid, body)])
+        except Exception as exc:
+            body = self.failures.record("sign-in", exc)
+        await self._reply(identity, rid, body)
+
+    async def _reply(self, identity: bytes, rid: Any, body: dict[str, Any]) -> None:
+        try:
+            await self._router.send_multipart([identity, RequestEdge.reply(rid, body)])
+        except (zmq.ZMQError, FrameError) as exc:
+            self.failures.record("reply", exc)
 
     async def _client(self, identity: bytes, rid: Any, load: dict[str, Any]) -> None:
         cmd = load["cmd"]
@@ -240,20 +246,32 @@ class Master:
                 body = self.key_actions.handle(load)
             elif cmd == "info":
                 body = {"ok": True, "addresses": self.addresses, "dialect": self.config.dialect}
+            elif cmd == "stats":
+                body = {"ok": True, **self.stats()}
             else:
                 body = {"ok": False, "error": f"unknown client cmd {cmd!r}"}
         except (TargetError, FrameError, ValueError, TypeError) as exc:
-            body = {"ok": False, "error": str(exc)}
-        await self._router.send_multipart([identity, RequestEdge.reply(rid, body)])
+            refusal = Refused("bad client load", str(exc))
+            self.edge.count(refusal)
+            body = refusal.reply
+        except Exception as exc:
+            body = self.failures.record("client", exc)
+        await self._reply(identity, rid, body)
 
-    def save_grains(self, minion_id: str, grains: dict[str, Any]) -> None:
-        """Keep a minion's grains for targeting, and on disk for the next start."""
+    def save_grains(self, minion_id: str, grains: dict[Any, Any]) -> None:
+        """Keep a minion's grains for targeting, and on disk for the next start (any
+        msgpack value; ``Refused`` for grains nested deeper than msgpack writes)."""
+        try:
+            data = cache.pack(grains)
+        except FrameError as exc:
+            raise Refused("bad grains", f"grains cannot be cached: {exc}") from exc
         self.grains[minion_id] = grains
-        text = json.dumps(grains, default=repr)
-        self._cache_writer.submit(_write_text, self.grains_dir / f"{minion_id}.json", text)
+        path = self.grains_dir / f"{minion_id}{cache.SUFFIX}"
+        self._cache_writer.submit(cache.write_atomic, path, data)
 
     # -- jobs -----------------------------------------------------------------------
     def expected_minions(self, tgt: Any, tgt_type: str) -> tuple[list[str], list[str]]:
+        check_target(tgt, tgt_type)  # TargetError now, whether or not any minion is there
         accepted = self.keys.list("accepted")
         if tgt_type == "list":
             # As Salt's _check_list_minions: both lists keep the target's order.
@@ -352,6 +370,7 @@ class Master:
         while True:
             await asyncio.sleep(self.config.loop_interval)
             self.maintenance_tick()
+            self.jobs.prune(self.config.keep_jobs_for)  # the files go in the writer thread
 
     def maintenance_tick(self) -> None:
         # libzmq frees a gone subscriber's connection only when the socket is next used,

@@ -52,12 +52,13 @@ async def manage_not_present(master: Master) -> list[str]:
 
 
 async def jobs_list_jobs(master: Master) -> dict[str, dict[str, Any]]:
+    # Reading a cache of thousands of job files takes a while: off the loop, which keeps
+    # serving requests meanwhile.
+    known = master.jobs.snapshot()
+    jobs = await asyncio.get_running_loop().run_in_executor(None, master.jobs.read_all, known)
     listing = {}
-    for jid in master.jobs.jids():
-        job = master.jobs.get(jid)
-        if job is None:
-            continue
-        listing[jid] = {
+    for job in jobs:
+        listing[job.jid] = {
             "Function": job.load.get("fun"),
             "Arguments": job.load.get("arg", []),
             "Target": job.load.get("tgt"),

@@ -8,17 +8,27 @@ Forms: ``glob`` (default), ``list``, ``grain``, ``pcre`` and ``compound``
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["TGT_TYPES", "TargetError", "match_target"]
+__all__ = ["TGT_TYPES", "TargetError", "check_target", "match_target"]
 
 TGT_TYPES = ("glob", "list", "grain", "pcre", "grain_pcre", "compound")
 
 
 class TargetError(ValueError):
     """A target expression that cannot be parsed."""
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    """A compiled pcre target; ``TargetError`` (not ``re.error``) for one that is invalid."""
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise TargetError(f"invalid regular expression {pattern!r}: {exc}") from exc
 
 
 def _grain_values(grains: Mapping[str, Any], path: str) -> list[Any]:
@@ -34,9 +44,12 @@ def _grain(grains: Mapping[str, Any], expr: str, regex: bool) -> bool:
     if ":" not in expr:
         raise TargetError(f"grain target needs key:value, got {expr!r}")
     path, _, pattern = expr.rpartition(":")
+    compiled = _regex(pattern) if regex else None  # checked even when no grain is there
     for value in _grain_values(grains, path):
         text = str(value)
-        if (regex and re.match(pattern, text)) or (not regex and fnmatch.fnmatch(text, pattern)):
+        if compiled is not None and compiled.match(text):
+            return True
+        if compiled is None and fnmatch.fnmatch(text, pattern):
             return True
     return False
 
@@ -54,7 +67,7 @@ def match_target(
     if tgt_type == "list":
         return minion_id in _as_list(tgt)
     if tgt_type == "pcre":
-        return isinstance(tgt, str) and re.match(tgt, minion_id) is not None
+        return isinstance(tgt, str) and _regex(tgt).match(minion_id) is not None
     if tgt_type in ("grain", "grain_pcre"):
         return isinstance(tgt, str) and _grain(grains, tgt, tgt_type == "grain_pcre")
     if tgt_type == "compound":
@@ -62,6 +75,13 @@ def match_target(
             raise TargetError("a compound target is a string")
         return _Compound(tgt, minion_id, grains).evaluate()
     raise TargetError(f"unknown tgt_type {tgt_type!r}; use one of {', '.join(TGT_TYPES)}")
+
+
+def check_target(tgt: Any, tgt_type: str) -> None:
+    """``TargetError`` now for a target no minion could match because it is malformed (an
+    invalid pcre, an unbalanced compound), even when no minion is there to try it on."""
+    if tgt_type != "list":
+        match_target(tgt, tgt_type, "", {})
 
 
 class _Compound:
