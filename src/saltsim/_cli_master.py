@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from typing import Any
@@ -14,7 +13,7 @@ from saltsim._cli_state_event import state_event
 from saltsim._cli_target import add_target_options, connectable
 from saltsim.daemon import add_log_option
 from saltsim.masterclient import MasterClient, read_token
-from saltsim.output import nested
+from saltsim.output import render
 
 __all__ = ["add_master_commands", "parse_args", "yamlify"]
 
@@ -59,10 +58,7 @@ def _client(args: argparse.Namespace) -> MasterClient:
 
 
 def _print(value: Any, out: str) -> None:
-    if out == "json":
-        print(json.dumps(value, indent=4, sort_keys=True, default=repr))
-    else:
-        print(nested(value))
+    print(render(value, out))
 
 
 def cmd_cmd(args: argparse.Namespace) -> int:

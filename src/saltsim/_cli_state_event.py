@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import logging
 import re
 import sys
@@ -21,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from saltsim import safejson
 from saltsim._cli_target import bus_target
 from saltsim.client import READY_TAG, EventClient
 from saltsim.errors import UsageError
@@ -114,8 +114,10 @@ def _json_default(value: Any) -> Any:
 
 def format_event(event: Event, pretty: bool) -> str:
     """``<tag>\\t<json>``; pretty: indented by 4 with sorted keys, as Salt's runner."""
-    body = json.dumps(
-        event.full, sort_keys=pretty, indent=4 if pretty else None, default=_json_default
+    # safejson: a bytes map key or deep nesting (any minion can send one) prints in a safe
+    # form instead of ending the watch with a TypeError.
+    body, _ = safejson.dumps(
+        event.full, sort_keys=pretty, indent=4 if pretty else None, other=_json_default
     )
     return f"{event.tag}\t{body}"
 

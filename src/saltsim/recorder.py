@@ -9,7 +9,6 @@ bus port: it only needs the bus addresses.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from saltsim import safejson
 from saltsim.bus import BUS_START_TAG
 from saltsim.client import READY_TAG, EventClient
 from saltsim.errors import EventTimeoutError
@@ -29,7 +29,9 @@ _READ_SLICE = 0.1  # how long the reader blocks before it checks whether to stop
 
 
 def _describe(event: Event) -> str:
-    return f"{event.seq}:{event.tag} {json.dumps(event.data, default=str, sort_keys=True)[:160]}"
+    # safejson: a bytes map key or deep nesting still describes (this is a timeout's message).
+    text, _ = safejson.dumps(event.data, other=str, sort_keys=True)
+    return f"{event.seq}:{event.tag} {text[:160]}"
 
 
 class Recorder:
@@ -199,8 +201,11 @@ class Recorder:
             rows = list(zip(self.events, self.arrivals, strict=True))
         with target.open("w") as out:
             for event, arrived in rows:
-                out.write(
-                    json.dumps({"tag": event.tag, "data": event.full, "t": arrived}, default=str)
+                # One odd event (a bytes map key, deep nesting) is written in a safe form;
+                # it never costs the rest of the timeline.
+                text, _ = safejson.dumps(
+                    {"tag": event.tag, "data": event.full, "t": arrived}, other=str
                 )
+                out.write(text)
                 out.write("\n")
         return target

@@ -57,6 +57,11 @@ class EventHub:
         self.subscribers: set[Subscriber] = set()
         self.events = 0
         self.dropped = 0
+        # Events sent in safejson's form (bytes keys, deep nesting) and events skipped
+        # because even that failed: counted, logged at most once a minute.
+        self.made_safe = 0
+        self.skipped = 0
+        self._skip_logged = 0.0
 
     async def start(self, timeout: float = 10.0) -> None:
         """Subscribe to the bus and arm, once; later calls return at once."""
@@ -108,16 +113,28 @@ class EventHub:
     async def _read(self, sub: zmq.asyncio.Socket) -> None:
         handled = 0
         while True:
-            event = self._core.decode(await sub.recv())
-            if event is not None:
-                self.events += 1
-                if self.subscribers:
-                    out = Outgoing.of(event.tag, event.full)
-                    for subscriber in list(self.subscribers):
-                        subscriber.offer(out)
+            frame = await sub.recv()
+            try:
+                self._handle(frame)
+            except Exception as exc:  # one event never ends every stream
+                self.skipped += 1
+                if self.skipped == 1 or time.monotonic() - self._skip_logged > 60:
+                    self._skip_logged = time.monotonic()
+                    log.warning("API streams skipped an event they could not send (%r)", exc)
             handled += 1
             if handled % _BATCH == 0:
                 await asyncio.sleep(0)  # a ready recv() does not yield: let writers run
+
+    def _handle(self, frame: bytes) -> None:
+        event = self._core.decode(frame)
+        if event is None:
+            return
+        self.events += 1
+        if self.subscribers:
+            out, made_safe = Outgoing.made(event.tag, event.full)
+            self.made_safe += made_safe
+            for subscriber in list(self.subscribers):
+                subscriber.offer(out)
 
     def subscribe(self, kind: str, token: str, user: str, peer: str) -> Subscriber:
         subscriber = Subscriber(kind, token, user, peer, self._queue_size, self._count_drop)
@@ -155,4 +172,6 @@ class EventHub:
             "dropped": self.dropped,
             "bus_lost": counters.lost,
             "bad_frames": counters.bad_frames,
+            "made_safe": self.made_safe,
+            "skipped": self.skipped,
         }

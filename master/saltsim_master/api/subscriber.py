@@ -9,10 +9,11 @@ drained is told at once.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from saltsim import safejson
 
 __all__ = ["DROPPED_TAG", "Outgoing", "Subscriber"]
 
@@ -34,7 +35,14 @@ class Outgoing:
 
     @classmethod
     def of(cls, tag: str, data: dict[Any, Any]) -> Outgoing:
-        return cls(tag, json.dumps({"data": data, "tag": tag}, default=_json_default))
+        return cls.made(tag, data)[0]
+
+    @classmethod
+    def made(cls, tag: str, data: dict[Any, Any]) -> tuple[Outgoing, bool]:
+        """The event and whether its payload had to be made safe (a bytes map key, nesting
+        deeper than JSON recurses): such an event is still sent, in ``safejson``'s form."""
+        text, made_safe = safejson.dumps({"data": data, "tag": tag}, other=_json_default)
+        return cls(tag, text), made_safe
 
     @classmethod
     def dropped(cls, count: int) -> Outgoing:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from saltsim.event import Event
+from saltsim.safejson import MAX_DEPTH
 from saltsim.scenario._errors import ScenarioError
 
 __all__ = [
@@ -91,17 +92,27 @@ class RecordedRun:
         return min(first) if first else 0.0
 
 
-def _to_json(value: Any) -> Any:
-    """msgpack-native values to JSON; bytes and non-string keys survive a round trip."""
+def _to_json(value: Any, depth: int = MAX_DEPTH) -> Any:
+    """msgpack-native values to JSON; bytes and non-string keys survive a round trip.
+
+    What JSON cannot hold is kept readable instead of ending the record: nesting deeper
+    than ``MAX_DEPTH`` becomes a note, other types (a ``Timestamp``, a ``datetime``) their
+    ``str``; those two do not round-trip."""
     if isinstance(value, bytes):
         return {"$bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict | list | tuple) and depth <= 0:
+        return f"<nested deeper than {MAX_DEPTH} levels>"
     if isinstance(value, dict):
         if all(isinstance(k, str) for k in value) and not (len(value) == 1 and _tagged(value)):
-            return {k: _to_json(v) for k, v in value.items()}
-        return {"$map": [[_to_json(k), _to_json(v)] for k, v in value.items()]}
+            return {k: _to_json(v, depth - 1) for k, v in value.items()}
+        return {
+            "$map": [[_to_json(k, depth - 1), _to_json(v, depth - 1)] for k, v in value.items()]
+        }
     if isinstance(value, list | tuple):
-        return [_to_json(item) for item in value]
-    return value
+        return [_to_json(item, depth - 1) for item in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)
 
 
 def _tagged(value: dict[Any, Any]) -> bool:
