@@ -1,0 +1,148 @@
+"""Issue 12 against real processes: one malformed event (a bytes map key, ~1,000 levels of
+nesting, sent by a signed-in minion) ends no SSE stream, no ``state.event`` watch and no
+recorder; an invalid pcre target is refused at once; a bad grains cache file costs its
+entry, not the master's start."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import zmq
+from api_support import api_bed, base_url, curl_events, http, login
+
+from saltsim.crypto import KeyPair, SessionCipher
+from saltsim.recorder import Recorder
+from saltsim.testbed.local import LocalTestbed
+from saltsim.wire import decode_data, encode_data
+
+pytestmark = pytest.mark.functional
+
+DEADLINE = 30.0
+SALTSIM = [sys.executable, "-m", "saltsim"]
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+class _Intruder:
+    """A minion over a raw socket: signs in, then sends any event it likes."""
+
+    def __init__(self, bed: LocalTestbed) -> None:
+        self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(f"tcp://127.0.0.1:{bed.ports['ret_port']}")
+        keys, self.ctr = KeyPair.generate(), 0
+        auth = {"cmd": "_auth", "id": "intruder", "pub": keys.public_pem}
+        reply = self._ask(encode_data({"enc": "clear", "rid": 0, "load": auth}))
+        assert reply["act"] == "accept", reply
+        self.cipher = SessionCipher(keys.decrypt(reply["request_key"]))
+
+    def _ask(self, frame: bytes) -> dict[Any, Any]:
+        self.sock.send(frame)
+        assert self.sock.poll(int(DEADLINE * 1000))
+        return decode_data(self.sock.recv())
+
+    def event(self, tag: str, data: Any) -> dict[Any, Any]:
+        self.ctr += 1
+        load = {"cmd": "_minion_event", "tag": tag, "data": data, "ctr": self.ctr}
+        sealed = self.cipher.seal(load, b"intruder")
+        return self._ask(encode_data({"enc": "aes", "id": "intruder", "rid": 1, "load": sealed}))
+
+    def close(self) -> None:
+        self.sock.close(0)
+        self.ctx.term()
+
+
+@pytest.fixture(scope="module")
+def bed() -> Iterator[LocalTestbed]:
+    with api_bed(auto_accept=True) as testbed:
+        yield testbed
+
+
+def test_one_malformed_event_ends_no_stream_watch_or_recorder(bed: LocalTestbed) -> None:
+    malformed = [("intruder/bytes-key", {b"k": 1}), ("intruder/deep", _nested(1000))]
+    with http(bed) as client:
+        token = login(client)
+        proc, sse = curl_events(f"{base_url(bed)}/events", "-H", f"X-Auth-Token: {token}")
+        watch = subprocess.Popen(
+            [*SALTSIM, "run", "-c", str(bed.master_config), "state.event", "count=3", "-l", "info"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        recorder = Recorder(bed.bus_pub, bed.bus_pull).start()
+        intruder = _Intruder(bed)
+        try:
+            deadline = time.monotonic() + DEADLINE
+            assert sse.line(deadline) == "retry: 400"  # armed
+            assert watch.stderr is not None
+            while "listening on" not in (line := watch.stderr.readline()):
+                assert line, "state.event ended before it listened"
+            for tag, data in malformed:
+                assert intruder.event(tag, data)["ok"] is True
+            assert intruder.event("intruder/after", {"still": "here"})["ok"] is True
+            seen = sse.until_tag("intruder/after", deadline)
+            recorder.wait_for("intruder/after", DEADLINE)
+            out, err = watch.communicate(timeout=DEADLINE)
+            streams = client.get("/stats").json()["api"]["streams"]
+        finally:
+            intruder.close()
+            proc.kill()
+            proc.wait()
+            watch.kill()
+            recorder.close()
+    by_tag = {event.tag: event.body["data"] for event in seen}
+    assert by_tag["intruder/bytes-key"]["data"] == {"b'k'": 1}  # sent, in a safe form
+    assert "nested deeper than" in json.dumps(by_tag["intruder/deep"])
+    assert by_tag["intruder/after"]["data"] == {"still": "here"}
+    assert streams["listening"] is True and streams["made_safe"] >= 2
+    assert watch.returncode == 0, err
+    printed = [line.partition("\t")[0] for line in out.splitlines()]
+    assert printed == ["intruder/bytes-key", "intruder/deep", "intruder/after"]
+    written = recorder.write_jsonl(bed.workdir / "timeline.jsonl").read_text().splitlines()
+    tags = [json.loads(line)["tag"] for line in written]
+    assert tags[-3:] == ["intruder/bytes-key", "intruder/deep", "intruder/after"]
+
+
+def test_an_invalid_pcre_target_is_refused_at_once(bed: LocalTestbed) -> None:
+    with bed.listener() as events:
+        bed.add_minion("re1")
+        events.wait_for("salt/minion/re1/start", DEADLINE)
+    # -t 600: the old master never answered, so the CLI waited out its whole timeout and
+    # the subprocess timeout below would fire.
+    done = subprocess.run(
+        [*SALTSIM, "cmd", "-c", str(bed.master_config), "-E", "(", "test.ping", "-t", "600"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "invalid regular expression '('" in done.stdout + done.stderr
+
+
+def test_bad_grains_cache_files_cost_their_entry_not_the_start() -> None:
+    bed = LocalTestbed(master_options={"auto_accept": True})
+    grains = bed.workdir / "master" / "cache" / "grains"
+    grains.mkdir(parents=True)
+    (grains / "empty.json").write_text("")  # the old JSON cache, as a crash left it
+    (grains / "empty.p").write_bytes(b"")
+    (grains / "cut.p").write_bytes(encode_data({"roles": ["web"] * 50})[:17])
+    with bed, bed.listener() as events:
+        bed.add_minion("g1", grains={"roles": ["db"]})
+        events.wait_for("salt/minion/g1/start", DEADLINE)
+        with bed.client() as client:
+            returns, _ = client.cmd("roles:db", "test.ping", tgt_type="grain", timeout=DEADLINE)
+        assert returns["g1"]["return"] is True
+        log = bed.logs("master")
+    assert "skipped the cache file" in log
