@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from saltsim.errors import ConfigError
+from saltsim.private import default_base
 from saltsim.stamp import DIALECTS
 from saltsim_master.cloudconfig import parse_profiles, parse_providers
 
@@ -19,10 +21,20 @@ class MasterConfig:
     interface: str = "127.0.0.1"  # Salt binds 0.0.0.0; saltsim keeps to loopback unless told
     publish_port: int = 4505  # PUB: encrypted job loads
     ret_port: int = 4506  # ROUTER: _auth, _return, _minion_event, heartbeats, clients
-    bus_pub_port: int = 4512  # event bus PUB (listeners)
-    bus_pull_port: int = 4513  # event bus PULL (firers)
-    pki_dir: str = "/tmp/saltsim/master/pki"
-    cachedir: str = "/tmp/saltsim/master/cache"
+    # Private state, each a 0700 directory of this user (checked at start; see
+    # saltsim.private). Empty: under the per-user base, $XDG_RUNTIME_DIR/saltsim or
+    # /tmp/saltsim-<uid>; sock_dir (the bus's ipc:// sockets, as Salt's) beside pki_dir.
+    pki_dir: str = ""
+    cachedir: str = ""
+    sock_dir: str = ""
+    # The bus is ipc:// in sock_dir: only this user reaches it. bus_remote also binds it on
+    # interface:bus_pull_port/bus_pub_port, for tools on another host (the compose stack's):
+    # "curve" lets in only the CURVE public keys in bus_curve_clients (the server key pair is
+    # bus.key/bus.pub in pki_dir); "plain" lets in anyone who reaches the ports (logged).
+    bus_remote: str = "off"
+    bus_curve_clients: list[str] = dataclasses.field(default_factory=list)
+    bus_pub_port: int = 4512  # event bus PUB (listeners), with bus_remote
+    bus_pull_port: int = 4513  # event bus PULL (firers), with bus_remote
     dialect: str = "3008"  # "3008" or "3006": every payload difference of EVENTS.md
     auto_accept: bool = False
     open_mode: bool = False  # accept every key, even one that differs from the stored key
@@ -73,6 +85,13 @@ class MasterConfig:
     cloud_poll_interval: float = 0.2  # between queries of an instance's state
 
     def __post_init__(self) -> None:
+        base = default_base() / "master"
+        pki = self.pki_dir or str(base / "pki")
+        object.__setattr__(self, "pki_dir", pki)
+        object.__setattr__(self, "cachedir", self.cachedir or str(base / "cache"))
+        object.__setattr__(self, "sock_dir", self.sock_dir or str(Path(pki).parent / "sock"))
+        if self.bus_remote not in ("off", "curve", "plain"):
+            raise ConfigError(f"bus_remote must be off, curve or plain, not {self.bus_remote!r}")
         if self.dialect not in DIALECTS:
             raise ConfigError(f"dialect must be one of {', '.join(DIALECTS)}, not {self.dialect!r}")
         if self.loop_interval <= 0 or self.heartbeat_timeout <= 0:

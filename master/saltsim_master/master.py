@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import secrets
 import time
 from collections.abc import Coroutine
@@ -23,7 +22,10 @@ import zmq.asyncio
 
 from saltsim.bus import EventBus
 from saltsim.client import EventClient
+from saltsim.config import bus_ipc_addresses
+from saltsim.curve import CurveServer, load_or_create_keypair
 from saltsim.errors import FrameError
+from saltsim.private import private_dir, read_or_create_secret
 from saltsim.targeting import TargetError, check_target, match_target
 from saltsim.wire import encode_data
 from saltsim_master import cache
@@ -48,20 +50,42 @@ _REQUEST_BATCH = 64
 
 
 def _load_token(pki_dir: Path) -> str:
-    """The local client token (Salt's ``.root_key``): a 0600 file beside the keys."""
-    path = pki_dir / "client_token"
-    if path.exists():
-        return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token)
-    return token
+    """The local client token (Salt's ``.root_key``): a 0600 file beside the keys. One
+    found with another owner, loose mode or as a symlink is refused (``ConfigError``):
+    a planted token would let its planter run jobs."""
+    token = read_or_create_secret(
+        pki_dir / "client_token", lambda: secrets.token_urlsafe(32).encode()
+    )
+    return token.decode().strip()
+
+
+def _make_bus(config: MasterConfig) -> EventBus:
+    """The bus on ipc:// in sock_dir; with ``bus_remote`` also on interface:ports, CURVE
+    with the key pair kept in pki_dir unless plain was asked for."""
+    remote = curve = None
+    if config.bus_remote != "off":
+        remote = (config.address(config.bus_pull_port), config.address(config.bus_pub_port))
+    if config.bus_remote == "curve":
+        pki = Path(config.pki_dir)
+        public, secret = load_or_create_keypair(pki / "bus.key", pki / "bus.pub")
+        curve = CurveServer.of(public, secret, config.bus_curve_clients)
+        if not curve.clients:
+            log.warning("bus_remote: curve with no bus_curve_clients: nobody can connect")
+    return EventBus(
+        *bus_ipc_addresses(config.sock_dir),
+        dialect=config.dialect,
+        hwm=config.bus_hwm,
+        hold=config.bus_hold,
+        remote=remote,
+        curve=curve,
+    )
 
 
 class Master:
     def __init__(self, config: MasterConfig) -> None:
         self.config = config
+        for folder in (config.pki_dir, config.cachedir, config.sock_dir):
+            private_dir(folder)  # 0700, ours; ConfigError for one someone else could write
         self.keys = KeyStore(config.pki_dir)
         self.sessions = Sessions()
         # The caches (grains, jobs) are written behind, in order, by one thread: creating a
@@ -85,13 +109,7 @@ class Master:
         self.fire_failures = 0
         self._returned: dict[str, asyncio.Event] = {}
         self._ctx = zmq.asyncio.Context()
-        self.bus = EventBus(
-            config.address(config.bus_pull_port),
-            config.address(config.bus_pub_port),
-            dialect=config.dialect,
-            hwm=config.bus_hwm,
-            hold=config.bus_hold,
-        )
+        self.bus = _make_bus(config)
         self._firer: EventClient | None = None
         self._router = self._ctx.socket(zmq.ROUTER)
         self._pub = self._ctx.socket(zmq.PUB)
@@ -126,6 +144,9 @@ class Master:
         pub = self._pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self.publish_port = int(pub.rsplit(":", 1)[1])
         self.addresses = {"ret": ret, "publish": pub, "bus_pub": bus_pub, "bus_pull": bus_pull}
+        if self.bus.remote_pub_address:
+            self.addresses["bus_remote_pub"] = self.bus.remote_pub_address
+            self.addresses["bus_remote_pull"] = self.bus.remote_pull_address
         if self.api is not None:
             self.addresses["api"] = self.api.bind(bus_pub)
         return self.addresses

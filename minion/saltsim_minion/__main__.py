@@ -18,6 +18,7 @@ from saltsim.daemon import add_log_option, setup_logging
 from saltsim.errors import SaltsimError
 from saltsim.identity import container_name, id_from_container_name
 from saltsim.minionipc import socket_path
+from saltsim.private import default_base
 from saltsim_minion.config import MinionConfig
 from saltsim_minion.ipc import LocalEvents
 from saltsim_minion.minion import Minion
@@ -62,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--swarm", type=int, default=0, help="run N minions in this process")
     parser.add_argument("--prefix", default="swarm", help="swarm ids are PREFIX-1..PREFIX-N")
     parser.add_argument(
-        "--keys-dir", default="/tmp/saltsim/swarm-keys", help="swarm key cache, one folder per id"
+        "--keys-dir",
+        default=str(default_base() / "swarm-keys"),
+        help="swarm key cache, one folder per id (default: in the per-user private base)",
     )
     parser.add_argument(
         "--id-from-container",

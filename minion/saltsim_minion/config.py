@@ -18,7 +18,7 @@ class MinionConfig:
     id: str = ""  # empty: the host name, as Salt
     master: str = "127.0.0.1"
     master_port: int = 4506  # the master's request server
-    pki_dir: str = ""  # empty: /tmp/saltsim/minion/<id>/pki
+    pki_dir: str = ""  # empty: <per-user private base>/minion/<id>/pki, made 0700
     acceptance_wait_time: float = 2.0  # retry interval while the key is pending
     rejected_wait: float = 1.0  # a rejected minion exits after this, as rejected_retry: False
     heartbeat_interval: float = 2.0

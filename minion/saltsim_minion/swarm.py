@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from saltsim.crypto import KeyPair
+from saltsim.private import read_secret
 from saltsim_minion.config import MinionConfig
 from saltsim_minion.minion import Minion
 
@@ -34,9 +35,8 @@ def swarm_ids(prefix: str, count: int, start: int = 1) -> list[str]:
 
 def load_keys(pki_dir: Path) -> KeyPair:
     """The minion's cached key pair, loaded fast; made (and checked) as usual when absent."""
-    try:
-        pem = (pki_dir / "minion.pem").read_bytes()
-    except FileNotFoundError:
+    pem = read_secret(pki_dir / "minion.pem")  # refuses a symlink or another user's key
+    if pem is None:
         return KeyPair.load_or_create(pki_dir)
     try:
         # Skipping the RSA consistency check makes loading ~20x faster for keys we made.

@@ -22,6 +22,7 @@ import zmq
 
 from saltsim._cli_master import yamlify
 from saltsim._cli_target import add_target_options, bus_target, names_a_master
+from saltsim.curve import CurveClient
 from saltsim.errors import FrameError, SaltsimError, UsageError
 from saltsim.minionipc import MinionIPCError, auto_socket, find_socket, fire_via_minion
 from saltsim.wire import pack_frame
@@ -59,11 +60,13 @@ def parse_payload(words: list[str]) -> dict[str, Any]:
     return data
 
 
-def _push(address: str, frame: bytes, timeout: float) -> bool:
+def _push(address: str, frame: bytes, timeout: float, curve: CurveClient | None = None) -> bool:
     """Hand one frame to the bus at ``address``; False when no bus took it in time."""
     context = zmq.Context()
     sock = context.socket(zmq.PUSH)
     try:
+        if curve is not None:  # a bus over TCP takes only the keys it was given
+            curve.apply(sock)
         # IMMEDIATE: queue only on a live connection, so "no bus" is a timeout, not a silent
         # drop at close; LINGER: close waits (bounded) until the frame has left.
         sock.setsockopt(zmq.IMMEDIATE, 1)
@@ -82,7 +85,7 @@ def _push(address: str, frame: bytes, timeout: float) -> bool:
 
 def _send_to_bus(args: argparse.Namespace, tag: str, data: dict[str, Any]) -> int:
     target = bus_target(args)
-    if not _push(target.pull, pack_frame(tag, data), args.timeout):
+    if not _push(target.pull, pack_frame(tag, data), args.timeout, target.curve):
         raise NotDelivered(
             f"no bus took the event at {target.pull} within {args.timeout:.1f}s: is the master "
             "running? (name it with -c, --master or --bus-pull-port)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import yaml
 
 from saltsim._cli_state_event import state_event
-from saltsim._cli_target import add_target_options, connectable
+from saltsim._cli_target import add_target_options, bus_target, connectable, default_client_key
 from saltsim.daemon import add_log_option
 from saltsim.masterclient import MasterClient, read_token
 from saltsim.output import render
@@ -48,11 +49,13 @@ def _client(args: argparse.Namespace) -> MasterClient:
 
     cfg = load_config(MasterConfig, args.config)
     host = args.master or connectable(cfg.interface)
+    target = bus_target(args)
     return MasterClient(
         f"tcp://{host}:{cfg.ret_port}",
         read_token(cfg.pki_dir),
-        bus_pub=f"tcp://{host}:{args.bus_pub_port or cfg.bus_pub_port}",
-        bus_pull=f"tcp://{host}:{args.bus_pull_port or cfg.bus_pull_port}",
+        bus_pub=target.pub,
+        bus_pull=target.pull,
+        bus_curve=target.curve,
         timeout=args.timeout if args.timeout else 30.0,
     )
 
@@ -114,7 +117,22 @@ def _listing(keys: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _gen_bus_key() -> int:
+    """Print this user's bus client public key (made once, 0600): what a master lists in
+    ``bus_curve_clients`` to let this user's tools onto its bus over TCP."""
+    from saltsim.curve import load_or_create_keypair
+    from saltsim.private import private_dir
+
+    path = os.environ.get("SALTSIM_BUS_CLIENT_KEY") or default_client_key()
+    private_dir(os.path.dirname(os.path.abspath(path)))
+    public, _ = load_or_create_keypair(path)
+    print(public.decode())
+    return 0
+
+
 def cmd_key(args: argparse.Namespace) -> int:
+    if args.gen_bus_key:
+        return _gen_bus_key()
     chosen = [
         (fun, match)
         for fun, match in (
@@ -206,4 +224,10 @@ def add_master_commands(sub: Any) -> None:
     key.add_argument("-y", "--yes", action="store_true", help="answer yes to every question")
     key.add_argument("--include-accepted", action="store_true")
     key.add_argument("--include-rejected", action="store_true")
+    key.add_argument(
+        "--gen-bus-key",
+        action="store_true",
+        help="print this user's bus CURVE public key (made once), for a master's "
+        "bus_curve_clients (SALTSIM_BUS_CURVE_CLIENTS in compose)",
+    )
     key.set_defaults(func=cmd_key)

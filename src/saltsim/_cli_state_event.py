@@ -147,7 +147,7 @@ def state_event(args: argparse.Namespace) -> int:
     match = expr_matcher(options.tagmatch)
     remaining = options.count
     out = sys.stdout
-    with EventClient(target.pub, target.pull) as client:
+    with EventClient(target.pub, target.pull, curve=target.curve) as client:
         probe = _arm(client)
         while True:
             event = client.next_event(3600)

@@ -1,11 +1,15 @@
 """Where a CLI tool finds the master's bus: ``-c master.yaml``, ``--master`` or the environment.
 
-The master's config file is what ``saltsim cmd`` and friends read on the master's own
-machine. A tool on another machine (the host of a docker stack) or in a container has no
-such file, so ``--master HOST`` and the port options name the bus directly, and
-``SALTSIM_MASTER`` / ``SALTSIM_BUS_PUB_PORT`` / ``SALTSIM_BUS_PULL_PORT`` fill in what the
-command line leaves out; inside the master container (``SALTSIM_INTERFACE=0.0.0.0``) the
-defaults reach the master on 127.0.0.1.
+On the master's own machine the bus is two ``ipc://`` sockets in its sock_dir (a 0700
+directory): ``-c master.yaml`` names it, and without any option the environment does
+(``SALTSIM_SOCK_DIR`` / ``SALTSIM_PKI_DIR``, as inside the master container), else the
+default master's. A tool on another machine (the host of a docker stack) names the master
+with ``--master HOST`` (or ``SALTSIM_MASTER``) and reaches its bus over TCP, which the
+master serves only with ``bus_remote``: with CURVE (the default in compose) the tool needs
+the master's bus public key (``SALTSIM_BUS_SERVER_KEY``, from the master's ``pki/bus.pub``)
+and a key pair of its own, kept in ``SALTSIM_BUS_CLIENT_KEY`` (default
+``<per-user base>/bus-client.key``, made on first use; ``saltsim key --gen-bus-key`` prints
+its public half, which the master lists in ``bus_curve_clients``).
 """
 
 from __future__ import annotations
@@ -15,28 +19,57 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
-from saltsim.config import ENV_PREFIX, load_config
+from saltsim.config import ENV_PREFIX, bus_ipc_addresses, load_config
+from saltsim.curve import CurveClient
+from saltsim.private import default_base
 
-__all__ = ["BusTarget", "add_target_options", "bus_target", "connectable", "names_a_master"]
+__all__ = [
+    "BusTarget",
+    "add_target_options",
+    "bus_target",
+    "connectable",
+    "default_client_key",
+    "names_a_master",
+]
 
 _WILDCARDS = ("", "0.0.0.0", "::", "*")
+
+
+def default_client_key() -> str:
+    """This user's bus client key file (0600 in the private base), made on first use."""
+    return str(default_base() / "bus-client.key")
 
 
 @dataclasses.dataclass(frozen=True)
 class BusTarget:
     """The master's bus as a client reaches it."""
 
-    master: str = "127.0.0.1"  # the master's address, as a minion's ``master`` option names it
-    bus_pub_port: int = 4512  # the bus PUB: listeners
-    bus_pull_port: int = 4513  # the bus PULL: firers
+    master: str = ""  # the master's address; empty: this machine's, over ipc:// in sock_dir
+    bus_pub_port: int = 4512  # the bus PUB: listeners (with master)
+    bus_pull_port: int = 4513  # the bus PULL: firers (with master)
+    sock_dir: str = ""  # the master's sock_dir (without master)
+    bus_server_key: str = ""  # the master's bus public key: CURVE over TCP (with master)
+    bus_client_key: str = ""  # file of this client's CURVE secret key (default: private base)
 
     @property
     def pub(self) -> str:
+        if not self.master:
+            return bus_ipc_addresses(self.sock_dir)[1]
         return f"tcp://{self.master}:{self.bus_pub_port}"
 
     @property
     def pull(self) -> str:
+        if not self.master:
+            return bus_ipc_addresses(self.sock_dir)[0]
         return f"tcp://{self.master}:{self.bus_pull_port}"
+
+    @property
+    def curve(self) -> CurveClient | None:
+        """CURVE keys for a TCP bus when the master's key is known; None: plain."""
+        if not (self.master and self.bus_server_key):
+            return None
+        key_file = self.bus_client_key or default_client_key()
+        return CurveClient.from_secret_file(self.bus_server_key, key_file)
 
 
 def connectable(interface: str) -> str:
@@ -69,25 +102,23 @@ def names_a_master(args: argparse.Namespace) -> bool:
 
 
 def bus_target(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> BusTarget:
-    """Precedence: defaults < the master's config file < ``SALTSIM_*`` < the command line."""
-    environ = os.environ if env is None else env
-    if getattr(args, "config", None):
-        from saltsim_master.config import MasterConfig
+    """Precedence: defaults < the master's config file < ``SALTSIM_*`` < the command line.
 
-        cfg = load_config(MasterConfig, args.config, env=environ)
-        return BusTarget(
-            master=args.master or connectable(cfg.interface),
-            bus_pub_port=args.bus_pub_port or cfg.bus_pub_port,
-            bus_pull_port=args.bus_pull_port or cfg.bus_pull_port,
-        )
+    A master named (``--master``, ``SALTSIM_MASTER``, or only bus ports: 127.0.0.1) means
+    TCP; otherwise the ipc sockets of the master that ``-c`` or the environment configures.
+    """
+    from saltsim_master.config import MasterConfig
+
+    environ = os.environ if env is None else env
+    cfg = load_config(MasterConfig, getattr(args, "config", None) or None, env=environ)
     master = args.master
-    if master is None and f"{ENV_PREFIX}MASTER" not in environ:
-        # inside the master's own container: its bind address, wildcard meaning loopback
-        master = connectable(environ.get(f"{ENV_PREFIX}INTERFACE", ""))
+    if master is None and (args.bus_pub_port or args.bus_pull_port):
+        master = environ.get(f"{ENV_PREFIX}MASTER") or connectable(cfg.interface)
     return load_config(
         BusTarget,
         env=environ,
         master=master,
-        bus_pub_port=args.bus_pub_port,
-        bus_pull_port=args.bus_pull_port,
+        bus_pub_port=args.bus_pub_port or cfg.bus_pub_port,
+        bus_pull_port=args.bus_pull_port or cfg.bus_pull_port,
+        sock_dir=cfg.sock_dir,
     )

@@ -12,7 +12,8 @@ import zmq.asyncio
 
 from saltsim._listen import ListenerCore
 from saltsim._surface import AsyncEventSurface
-from saltsim.client import _LATE_FRAMES, DEFAULT_PUB, DEFAULT_PULL, READY_TAG
+from saltsim.client import _LATE_FRAMES, READY_TAG, bus_addresses
+from saltsim.curve import CurveClient
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.tags import compile_matcher
@@ -29,17 +30,18 @@ class AsyncEventClient(AsyncEventSurface):
 
     def __init__(
         self,
-        pub_address: str = DEFAULT_PUB,
-        pull_address: str = DEFAULT_PULL,
+        pub_address: str = "",
+        pull_address: str = "",
         *,
         listen: bool = True,
         context: zmq.asyncio.Context | None = None,
         fire_timeout: float = 5.0,
         hwm: int = 10_000,
         pending_max: int = 10_000,
+        curve: CurveClient | None = None,
     ) -> None:
-        self.pub_address = pub_address
-        self.pull_address = pull_address
+        self.pub_address, self.pull_address = bus_addresses(pub_address, pull_address)
+        self.curve = curve
         self._own_context = context is None
         self._context = context or zmq.asyncio.Context()
         self._fire_timeout = fire_timeout
@@ -56,6 +58,8 @@ class AsyncEventClient(AsyncEventSurface):
             sub.setsockopt(zmq.LINGER, 0)
             sub.setsockopt(zmq.RCVHWM, self._hwm)
             sub.setsockopt(zmq.SUBSCRIBE, b"")
+            if self.curve is not None:
+                self.curve.apply(sub)
             sub.connect(self.pub_address)
             self._sub = sub
 
@@ -64,6 +68,8 @@ class AsyncEventClient(AsyncEventSurface):
             push = self._context.socket(zmq.PUSH)
             push.setsockopt(zmq.LINGER, int(self._fire_timeout * 1000))
             push.setsockopt(zmq.SNDHWM, self._hwm)
+            if self.curve is not None:
+                self.curve.apply(push)
             push.connect(self.pull_address)
             self._push = push
 

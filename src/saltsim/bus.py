@@ -7,6 +7,13 @@ Malformed frames are counted and dropped. A stalled subscriber costs at most
 ``hwm`` queued frames (libzmq drops beyond that); the subscriber sees the drop
 as a gap in ``_seq``. A bus that (re)starts publishes ``saltsim/bus/start`` as
 ``_seq`` 1, so listeners can tell a restart from loss.
+
+Reach: by default both sockets are ``ipc://`` files in a 0700 directory (Salt's
+sock_dir), so only this user (and root) can listen or fire. A bus may also bind remote
+endpoints (``remote=(pull, pub)``), which run CURVE when given a ``CurveServer``: libzmq's
+ZAP authenticator lets in only the listed client keys, and a client without them
+completes no handshake, so it reads nothing and fires nothing. Remote endpoints without
+CURVE are an explicit, logged opt-in.
 """
 
 from __future__ import annotations
@@ -21,8 +28,12 @@ from typing import Any
 
 import msgpack
 import zmq
+from zmq.auth.thread import ThreadAuthenticator
 
+from saltsim.config import BusConfig
+from saltsim.curve import CurveServer
 from saltsim.errors import FrameError
+from saltsim.private import private_dir
 from saltsim.stamp import Stamper
 from saltsim.wire import NotAMapError, decode_data, encode_data, pack_frame, tag_length
 
@@ -42,9 +53,18 @@ class BusStats:
     published: int = 0
     bad_frames: int = 0
     bad_by_reason: dict[str, int] = field(default_factory=dict)
+    curve_refused: int = 0  # CURVE handshakes with a client key the bus was not given
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _bind(sock: zmq.Socket[Any], address: str) -> str:
+    """Bind; an ``ipc://`` socket's directory is made (or checked) private first."""
+    if address.startswith("ipc://"):
+        private_dir(os.path.dirname(os.path.abspath(address[len("ipc://") :])))
+    sock.bind(address)
+    return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
 
 def _map_header(count: int) -> bytes:
@@ -69,22 +89,47 @@ def _map_entries(body: bytes) -> tuple[int, int]:
     return int.from_bytes(body[1:5], "big"), 5
 
 
+class _CurveProvider:
+    """What ``zmq.auth`` asks about each CURVE handshake (its ``credentials_provider``)."""
+
+    def __init__(self, curve: CurveServer, stats: BusStats) -> None:
+        self.curve, self.stats = curve, stats
+        self.logged = False
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        allowed = self.curve.allows(domain, key)
+        if not allowed:
+            self.stats.curve_refused += 1  # only this (ZAP) thread writes it
+            if not self.logged:
+                self.logged = True
+                log.warning("bus refused a CURVE client key %s; further ones only counted", key)
+        return allowed
+
+
 class EventBus:
     """PULL → stamp → PUB. ``bind()`` then ``run()`` in a process, or ``start()`` a thread.
 
-    Addresses may use port 0 (``tcp://127.0.0.1:0``); ``bind()`` returns the real ones.
+    Addresses default to ``ipc://`` sockets in the default sock_dir (``BusConfig``); they
+    may use port 0 (``tcp://127.0.0.1:0``); ``bind()`` returns the real ones.
+    ``remote``: more ``(pull, pub)`` endpoints, CURVE when ``curve`` is given.
     """
 
     def __init__(
         self,
-        pull_address: str = "tcp://127.0.0.1:4513",
-        pub_address: str = "tcp://127.0.0.1:4512",
+        pull_address: str = "",
+        pub_address: str = "",
         *,
         dialect: str = "3008",
         hwm: int = 10_000,
         hold: float = 0.0,
         context: zmq.Context[Any] | None = None,
+        remote: tuple[str, str] | None = None,
+        curve: CurveServer | None = None,
     ) -> None:
+        if not (pull_address and pub_address):
+            defaults = BusConfig()
+            pull_address = pull_address or defaults.pull_address
+            pub_address = pub_address or defaults.pub_address
         self._stamper = Stamper(dialect)
         self.dialect = dialect
         self.bus_id = uuid.uuid4().hex
@@ -104,6 +149,10 @@ class EventBus:
         self._requested = (pull_address, pub_address)
         self.pull_address = ""
         self.pub_address = ""
+        self._remote, self._curve = remote, curve
+        self.remote_pull_address = ""
+        self.remote_pub_address = ""
+        self._auth: ThreadAuthenticator | None = None
         self._wake_address = f"inproc://saltsim-bus-stop-{self.bus_id}"
         self._wake = self._context.socket(zmq.PAIR)
         self._wake.setsockopt(zmq.LINGER, 0)
@@ -113,13 +162,36 @@ class EventBus:
 
     # -- lifecycle -----------------------------------------------------------------
     def bind(self) -> tuple[str, str]:
-        """Bind both sockets; returns ``(pull_address, pub_address)`` with real ports."""
+        """Bind both sockets; returns ``(pull_address, pub_address)`` with real ports.
+
+        The local endpoints are bound first, before any CURVE option is set: libzmq copies
+        a socket's options into each endpoint at bind, so ``ipc://`` stays plain (its
+        directory is the access control) while the remote endpoints require CURVE.
+        """
         pull, pub = self._requested
-        self._pull.bind(pull)
-        self._pub.bind(pub)
-        self.pull_address = self._pull.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.pub_address = self._pub.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.pull_address = _bind(self._pull, pull)
+        self.pub_address = _bind(self._pub, pub)
+        if self._remote is not None:
+            self._bind_remote(*self._remote)
         return self.pull_address, self.pub_address
+
+    def _bind_remote(self, pull: str, pub: str) -> None:
+        if self._curve is None:
+            log.warning(
+                "bus: remote endpoints %s and %s WITHOUT CURVE (bus_remote: plain): anyone "
+                "who reaches them reads every event and fires any tag",
+                pull,
+                pub,
+            )
+        else:
+            provider = _CurveProvider(self._curve, self.stats)
+            self._auth = ThreadAuthenticator(self._context, log=log.getChild("zap"))
+            self._auth.start()
+            self._auth.configure_curve_callback(domain="*", credentials_provider=provider)
+            for sock in (self._pull, self._pub):
+                self._curve.apply(sock)
+        self.remote_pull_address = _bind(self._pull, pull)
+        self.remote_pub_address = _bind(self._pub, pub)
 
     def start(self) -> EventBus:
         """Bind if needed and serve in a daemon thread; pair with ``stop()``."""
@@ -144,6 +216,9 @@ class EventBus:
     def close(self) -> None:
         for sock in (self._pull, self._pub, self._wake):
             sock.close(linger=0)
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
         if self._own_context:
             self._context.term()
 

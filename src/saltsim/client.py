@@ -16,19 +16,27 @@ import zmq
 
 from saltsim._listen import ListenerCore
 from saltsim._surface import EventSurface
+from saltsim.config import BusConfig
+from saltsim.curve import CurveClient
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.tags import compile_matcher
 from saltsim.wire import pack_frame
 
-__all__ = ["DEFAULT_PUB", "DEFAULT_PULL", "EventClient"]
+__all__ = ["EventClient", "bus_addresses"]
 
-DEFAULT_PUB = "tcp://127.0.0.1:4512"
-DEFAULT_PULL = "tcp://127.0.0.1:4513"
 READY_TAG = "saltsim/listener/ready"
 SENTINEL_TAG = "saltsim/listener/sentinel"
 # Frames already queued that a wait still examines after its deadline (bounds no_block).
 _LATE_FRAMES = 1000
+
+
+def bus_addresses(pub_address: str, pull_address: str) -> tuple[str, str]:
+    """Empty addresses mean the default master's bus (``ipc://`` in its sock_dir)."""
+    if pub_address and pull_address:
+        return pub_address, pull_address
+    defaults = BusConfig()
+    return pub_address or defaults.pub_address, pull_address or defaults.pull_address
 
 
 class EventClient(EventSurface):
@@ -39,17 +47,19 @@ class EventClient(EventSurface):
 
     def __init__(
         self,
-        pub_address: str = DEFAULT_PUB,
-        pull_address: str = DEFAULT_PULL,
+        pub_address: str = "",
+        pull_address: str = "",
         *,
         listen: bool = True,
         context: zmq.Context[Any] | None = None,
         fire_timeout: float = 5.0,
         hwm: int = 10_000,
         pending_max: int = 10_000,
+        curve: CurveClient | None = None,
     ) -> None:
-        self.pub_address = pub_address
-        self.pull_address = pull_address
+        """``curve``: keys for a bus reached over TCP with CURVE (a master container's)."""
+        self.pub_address, self.pull_address = bus_addresses(pub_address, pull_address)
+        self.curve = curve
         self._own_context = context is None
         self._context = context or zmq.Context()
         self._fire_timeout_ms = int(fire_timeout * 1000)
@@ -67,6 +77,8 @@ class EventClient(EventSurface):
             sub.setsockopt(zmq.LINGER, 0)
             sub.setsockopt(zmq.RCVHWM, self._hwm)
             sub.setsockopt(zmq.SUBSCRIBE, b"")
+            if self.curve is not None:
+                self.curve.apply(sub)
             sub.connect(self.pub_address)
             self._sub = sub
 
@@ -76,6 +88,8 @@ class EventClient(EventSurface):
             push.setsockopt(zmq.LINGER, self._fire_timeout_ms)
             push.setsockopt(zmq.SNDHWM, self._hwm)
             push.setsockopt(zmq.SNDTIMEO, self._fire_timeout_ms)
+            if self.curve is not None:
+                self.curve.apply(push)
             push.connect(self.pull_address)
             self._push = push
 

@@ -16,24 +16,46 @@ from typing import Any, TypeVar, get_type_hints
 import yaml
 
 from saltsim.errors import ConfigError
+from saltsim.private import default_base
 from saltsim.stamp import DIALECTS
 
-__all__ = ["ENV_PREFIX", "BusConfig", "load_config"]
+__all__ = ["ENV_PREFIX", "BusConfig", "bus_ipc_addresses", "default_sock_dir", "load_config"]
 
 ENV_PREFIX = "SALTSIM_"
 T = TypeVar("T")
+
+
+# Salt's names for the bus's sockets in its sock_dir.
+PULL_SOCK, PUB_SOCK = "master_event_pull.ipc", "master_event_pub.ipc"
+
+
+def default_sock_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The default master's sock_dir: ``<per-user base>/master/sock`` (see ``private``)."""
+    return default_base(env) / "master" / "sock"
+
+
+def bus_ipc_addresses(sock_dir: str | Path) -> tuple[str, str]:
+    """``(pull, pub)``: the bus's ``ipc://`` sockets in ``sock_dir`` (made 0700 on bind)."""
+    folder = Path(sock_dir)
+    return f"ipc://{folder / PULL_SOCK}", f"ipc://{folder / PUB_SOCK}"
 
 
 @dataclasses.dataclass(frozen=True)
 class BusConfig:
     """Settings of the master event bus."""
 
-    pull_address: str = "tcp://127.0.0.1:4513"  # where events come in (Salt: master_event_pull)
-    pub_address: str = "tcp://127.0.0.1:4512"  # where listeners subscribe (master_event_pub)
+    # Empty: ipc:// sockets in the default master's sock_dir, a 0700 directory, so only
+    # this user reaches the bus (Salt: sock_dir). A tcp:// address is open to every local
+    # user: only for tests and benchmarks on a machine of your own.
+    pull_address: str = ""  # where events come in (Salt: master_event_pull)
+    pub_address: str = ""  # where listeners subscribe (master_event_pub)
     dialect: str = "3008"  # "3008" or "3006": the _stamp form and payload differences
     hwm: int = 10_000  # frames queued per subscriber before libzmq drops for it
 
     def __post_init__(self) -> None:
+        pull, pub = bus_ipc_addresses(default_sock_dir())
+        object.__setattr__(self, "pull_address", self.pull_address or pull)
+        object.__setattr__(self, "pub_address", self.pub_address or pub)
         if self.dialect not in DIALECTS:
             raise ConfigError(f"dialect must be one of {', '.join(DIALECTS)}, not {self.dialect!r}")
         if self.hwm < 1:

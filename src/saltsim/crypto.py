@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from saltsim.errors import SaltsimError
+from saltsim.private import private_dir, read_secret, write_public, write_secret
 from saltsim.wire import decode_data, encode_data
 
 __all__ = [
@@ -63,27 +64,28 @@ class KeyPair:
 
     @classmethod
     def load_or_create(cls, pki_dir: str | Path, name: str = "minion") -> KeyPair:
-        """Keep the key pair in ``pki_dir`` (private key mode 0600), making it once."""
-        folder = Path(pki_dir)
+        """Keep the key pair in ``pki_dir`` (a 0700 directory; private key 0600), making it
+        once. A private key found as a symlink, of another owner or readable by others is
+        refused (``ConfigError``), never adopted: someone else would hold this identity."""
+        folder = private_dir(pki_dir)
         private_path, public_path = folder / f"{name}.pem", folder / f"{name}.pub"
-        if private_path.exists():
-            loaded = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
+        found = read_secret(private_path)
+        if found is not None:
+            try:
+                loaded = serialization.load_pem_private_key(found, password=None)
+            except (ValueError, TypeError) as exc:
+                raise CryptoError(f"{private_path} is not a PEM private key: {exc}") from exc
             if not isinstance(loaded, rsa.RSAPrivateKey):
                 raise CryptoError(f"{private_path} is not an RSA private key")
             return cls(loaded)
-        folder.mkdir(parents=True, exist_ok=True)
         pair = cls.generate()
         pem = pair.private.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.TraditionalOpenSSL,
             serialization.NoEncryption(),
         )
-        tmp = private_path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        os.replace(tmp, private_path)
-        public_path.write_text(pair.public_pem)
+        write_secret(private_path, pem)
+        write_public(public_path, pair.public_pem.encode())
         return pair
 
     def decrypt(self, blob: bytes) -> bytes:

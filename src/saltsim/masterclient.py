@@ -15,7 +15,9 @@ from typing import Any
 import zmq
 
 from saltsim.client import EventClient
-from saltsim.errors import SaltsimError
+from saltsim.curve import CurveClient
+from saltsim.errors import ConfigError, SaltsimError
+from saltsim.private import read_secret
 from saltsim.wire import decode_data, encode_data
 
 __all__ = ["MasterClient", "MasterError", "read_token"]
@@ -26,14 +28,19 @@ class MasterError(SaltsimError):
 
 
 def read_token(pki_dir: str | Path) -> str:
+    """The master's client token; ``ConfigError`` for one that is a symlink, another
+    user's or readable by others (``saltsim.private.read_secret``)."""
     path = Path(pki_dir) / "client_token"
     try:
-        return path.read_text().strip()
-    except OSError as exc:
+        token = read_secret(path)
+    except ConfigError as exc:
+        raise MasterError(str(exc)) from exc
+    if token is None:
         raise MasterError(
-            f"cannot read the master's client token {path}: {exc.strerror}; "
+            f"cannot read the master's client token {path}: no such file; "
             "is the master running with this pki_dir?"
-        ) from exc
+        )
+    return token.decode().strip()
 
 
 class MasterClient:
@@ -44,10 +51,12 @@ class MasterClient:
         *,
         bus_pub: str = "",
         bus_pull: str = "",
+        bus_curve: CurveClient | None = None,
         timeout: float = 30.0,
     ) -> None:
         self.ret_address = ret_address
         self.bus_pub, self.bus_pull = bus_pub, bus_pull
+        self.bus_curve = bus_curve
         self.timeout = timeout
         self._token = token
         self._ctx = zmq.Context()
@@ -123,7 +132,7 @@ class MasterClient:
         """Publish and gather returns: ``({id: ret}, expected ids)``."""
         if not self.bus_pub:
             raise MasterError("cmd needs the master's event bus address to gather returns")
-        with EventClient(self.bus_pub, self.bus_pull) as events:
+        with EventClient(self.bus_pub, self.bus_pull, curve=self.bus_curve) as events:
             events.wait_ready(10)
             events.subscribe("salt/job/")
             published = self.publish(tgt, fun, arg, kwarg, tgt_type)

@@ -46,8 +46,11 @@ class MinionIPCError(SaltsimError, ConnectionError):
 
 
 def default_pki_dir(minion_id: str) -> str:
-    """A minion's key folder when its config names none (``MinionConfig`` uses this)."""
-    return f"/tmp/saltsim/minion/{minion_id}/pki"
+    """A minion's key folder when its config names none (``MinionConfig`` uses this):
+    under the per-user private base (``saltsim.private.default_base``), made 0700."""
+    from saltsim.private import default_base
+
+    return str(default_base() / "minion" / minion_id / "pki")
 
 
 def socket_path(pki_dir: str | Path) -> Path:

@@ -100,9 +100,7 @@ def testbed(request: pytest.FixtureRequest, testbed_options: dict[str, Any]) -> 
 @pytest.fixture
 def recorder(testbed: Any) -> Iterator[Any]:
     """Every event on ``testbed``'s bus from now on (``saltsim.recorder.Recorder``)."""
-    from saltsim.recorder import Recorder
-
-    with Recorder(testbed.bus_pub, testbed.bus_pull) as rec:
+    with testbed.recorder() as rec:
         yield rec
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from saltsim import safejson
 from saltsim.bus import BUS_START_TAG
 from saltsim.client import READY_TAG, EventClient
+from saltsim.curve import CurveClient
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 
@@ -37,8 +38,17 @@ def _describe(event: Event) -> str:
 class Recorder:
     """Arm with ``start()`` (returns once the bus provably reaches it); a context manager."""
 
-    def __init__(self, pub_address: str, pull_address: str, *, ready_timeout: float = 30.0):
+    def __init__(
+        self,
+        pub_address: str,
+        pull_address: str,
+        *,
+        ready_timeout: float = 30.0,
+        curve: CurveClient | None = None,
+    ):
+        """``curve``: the keys of a bus reached over TCP (``testbed.bus_curve``)."""
         self.pub_address, self.pull_address = pub_address, pull_address
+        self.curve = curve
         self.ready_timeout = ready_timeout
         self.events: list[Event] = []
         self.arrivals: list[float] = []  # time.time() when each event was read
@@ -46,7 +56,9 @@ class Recorder:
         # the bus announced itself), for "after the master restarted" questions.
         self.restart_indices: list[int] = []
         self._last_seq: int | None = None
-        self._client = EventClient(pub_address, pull_address, hwm=200_000, pending_max=200_000)
+        self._client = EventClient(
+            pub_address, pull_address, hwm=200_000, pending_max=200_000, curve=curve
+        )
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -129,7 +141,9 @@ class Recorder:
     def fire(self, tag: str, data: dict[str, Any], count: int = 1) -> int:
         """Fire ``count`` events onto the bus from the host (the reader thread only
         reads); returns how many the bus took (it stops at the first refusal)."""
-        with EventClient(self.pub_address, self.pull_address, listen=False) as firer:
+        with EventClient(
+            self.pub_address, self.pull_address, listen=False, curve=self.curve
+        ) as firer:
             for done in range(count):
                 if not firer.fire_event(data, tag):
                     return done

@@ -31,13 +31,23 @@ DEADLINE = 30.0
 
 @pytest.fixture(scope="module")
 def bed() -> Iterator[LocalTestbed]:
+    """The bus also on TCP with CURVE, as a master container's: tools on "another machine"
+    name it with --master and hold the testbed's keys (``bus_tool_env``)."""
     with (
-        LocalTestbed(master_options={"auto_accept": True}) as tb,
+        LocalTestbed(master_options={"auto_accept": True, "bus_remote": "curve"}) as tb,
         tb.listener() as events,
     ):
         tb.add_minion("ev1")
         events.wait_for("salt/minion/ev1/start", DEADLINE)
         yield tb
+
+
+@pytest.fixture(autouse=True)
+def bus_keys(bed: LocalTestbed, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tools this module starts inherit the bus's CURVE keys from the environment."""
+    env = bed.bus_tool_env()
+    for name in ("SALTSIM_BUS_SERVER_KEY", "SALTSIM_BUS_CLIENT_KEY"):
+        monkeypatch.setenv(name, env[name])
 
 
 @pytest.fixture
@@ -212,11 +222,7 @@ def test_state_event_pretty_and_config_file(
 def test_state_event_quiet_prints_nothing_and_env_names_the_bus(
     bed: LocalTestbed, events: EventClient, tools: list[Tool]
 ) -> None:
-    env = {
-        "SALTSIM_MASTER": "127.0.0.1",
-        "SALTSIM_BUS_PUB_PORT": str(bed.ports["bus_pub_port"]),
-        "SALTSIM_BUS_PULL_PORT": str(bed.ports["bus_pull_port"]),
-    }
+    env = bed.bus_tool_env()  # SALTSIM_MASTER, the bus ports and keys
     argv = [*SALTSIM, "run", "state.event", "tagmatch=test/quiet/*", "count=2", "quiet=True"]
     tool = Tool([*argv, "-l", "info"], env)
     tools.append(tool)

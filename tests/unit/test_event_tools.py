@@ -8,10 +8,12 @@ import socket
 from pathlib import Path
 
 import pytest
+import zmq
 
 from saltsim._cli_event_send import parse_payload
 from saltsim._cli_state_event import WatchOptions, expr_matcher, format_event, watch_options
-from saltsim._cli_target import BusTarget, bus_target
+from saltsim._cli_target import bus_target
+from saltsim.config import bus_ipc_addresses, default_sock_dir
 from saltsim.errors import UsageError
 from saltsim.event import Event
 from saltsim.minionipc import (
@@ -127,22 +129,36 @@ def target_args(**given: object) -> argparse.Namespace:
 
 
 def test_bus_target_precedence_defaults_env_file_arguments(tmp_path: Path) -> None:
-    assert bus_target(target_args(), env={}) == BusTarget("127.0.0.1", 4512, 4513)
-    # in the master container: wildcard interface, default ports
-    assert bus_target(target_args(), env={"SALTSIM_INTERFACE": "0.0.0.0"}).pub == (
-        "tcp://127.0.0.1:4512"
-    )
-    # in a minion container: the minion's own master setting
+    # no master named: this machine's master, over ipc:// in its (private) sock_dir
+    local = bus_target(target_args(), env={})
+    assert (local.master, local.curve) == ("", None)
+    assert (local.pull, local.pub) == bus_ipc_addresses(default_sock_dir())
+    # in the master container: its pki_dir's sibling sock dir, still ipc
+    inside = bus_target(target_args(), env={"SALTSIM_PKI_DIR": "/var/lib/saltsim/master/pki"})
+    assert inside.pub == "ipc:///var/lib/saltsim/master/sock/master_event_pub.ipc"
+    # in a minion container: the minion's own master setting, TCP (and no keys: refused)
     env = {"SALTSIM_MASTER": "master", "SALTSIM_BUS_PULL_PORT": "5513"}
-    assert bus_target(target_args(), env=env) == BusTarget("master", 4512, 5513)
-    assert bus_target(target_args(master="10.0.0.9", bus_pull_port=6513), env=env) == (
-        BusTarget("10.0.0.9", 4512, 6513)
+    minion = bus_target(target_args(), env=env)
+    assert (minion.pull, minion.pub, minion.curve) == (
+        "tcp://master:5513",
+        "tcp://master:4512",
+        None,
     )
+    named = bus_target(target_args(master="10.0.0.9", bus_pull_port=6513), env=env)
+    assert named.pull == "tcp://10.0.0.9:6513"
     config = tmp_path / "master.yaml"
-    config.write_text("interface: 127.0.0.2\nbus_pub_port: 7512\n")
+    config.write_text(f"interface: 127.0.0.2\nbus_pub_port: 7512\nsock_dir: {tmp_path}/s\n")
     from_file = bus_target(target_args(config=str(config)), env={"SALTSIM_BUS_PULL_PORT": "7513"})
-    assert from_file == BusTarget("127.0.0.2", 7512, 7513)
-    assert bus_target(target_args(config=str(config), bus_pub_port=1), env={}).bus_pub_port == 1
+    assert from_file.pull == f"ipc://{tmp_path}/s/master_event_pull.ipc"
+    by_port = bus_target(target_args(config=str(config), bus_pub_port=1), env={})
+    assert (by_port.pub, by_port.pull) == ("tcp://127.0.0.2:1", "tcp://127.0.0.2:4513")
+    # with the master's bus key: CURVE, with this client's key pair made once, 0600
+    public, _ = zmq.curve_keypair()
+    keyed_env = {"SALTSIM_BUS_SERVER_KEY": public.decode()}
+    keyed_env["SALTSIM_BUS_CLIENT_KEY"] = str(tmp_path / "client.key")
+    keyed = bus_target(target_args(master="127.0.0.1"), env=keyed_env)
+    assert keyed.curve is not None and keyed.curve.server_key == public
+    assert (tmp_path / "client.key").stat().st_mode & 0o777 == 0o600
 
 
 # -- the minion's local socket -----------------------------------------------------------------

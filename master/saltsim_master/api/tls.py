@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from saltsim.private import read_secret
+
 __all__ = ["ensure_certificate", "server_context"]
 
 _VALID = dt.timedelta(days=3650)
@@ -49,7 +51,8 @@ def ensure_certificate(pki_dir: str | Path, interface: str) -> tuple[Path, Path]
     """``(certificate, key)`` paths, making both if either is missing."""
     folder = Path(pki_dir)
     crt, key_path = folder / "api.crt", folder / "api.key"
-    if crt.exists() and key_path.exists():
+    # read_secret refuses a key that is a symlink, another user's, or readable by others
+    if crt.exists() and read_secret(key_path) is not None:
         return crt, key_path
     folder.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())

@@ -88,7 +88,7 @@ class ChurnMachine(RuleBasedStateMachine):
         self.bed = self.campaign.make_testbed()
         try:
             self.bed.start()
-            self.recorder = Recorder(self.bed.bus_pub, self.bed.bus_pull).start()
+            self.recorder = self.bed.recorder().start()
         except BaseException:
             self.bed.close()
             self.bed = None

@@ -160,7 +160,7 @@ class ScenarioRunner:
         step_error: str | None = None
         logs = ""
         with bed:
-            with Recorder(bed.bus_pub, bed.bus_pull) as recorder:
+            with bed.recorder() as recorder:
                 for minion_id in settings.minions:
                     bed.add_minion(minion_id, start=False)
                 for handle, minion_id in settings.impostors.items():

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from saltsim.client import EventClient
+from saltsim.curve import CurveClient
 from saltsim.errors import SaltsimError
 from saltsim.masterclient import MasterClient
+
+if TYPE_CHECKING:
+    from saltsim.recorder import Recorder
 
 __all__ = ["BusPorts", "NotSupportedError", "Testbed", "TestbedError"]
 
@@ -29,10 +33,16 @@ class Testbed(Protocol):
     def start(self) -> Testbed: ...
     def close(self) -> None: ...
 
+    # The master's bus as this process reaches it: ipc:// in the master's private sock_dir
+    # (local backend), or TCP through a published port with the CURVE keys the testbed made
+    # for its own tools (docker backend; bus_curve None means no keys are needed).
     bus_pub: str
     bus_pull: str
+    bus_curve: CurveClient | None
 
     def listener(self, timeout: float = 30.0) -> EventClient: ...
+    def recorder(self, **options: Any) -> Recorder: ...
+    def bus_tool_env(self) -> dict[str, str]: ...  # SALTSIM_* for a CLI tool on this host
     def client(self) -> MasterClient: ...
     def add_minion(self, minion_id: str, start: bool = True, **options: Any) -> None: ...
     def add_swarm(self, prefix: str, count: int, **options: Any) -> None: ...
@@ -52,24 +62,28 @@ class Testbed(Protocol):
 
 
 class BusPorts:
-    """The master bus as both backends reach it: ports on 127.0.0.1 (``self.ports``)."""
+    """The master bus as a backend's tools reach it: addresses, and CURVE keys over TCP.
+
+    Each backend sets ``bus_pub``, ``bus_pull`` and ``bus_curve`` once it knows them.
+    """
 
     ports: dict[str, int]
-
-    @property
-    def bus_pub(self) -> str:
-        return f"tcp://127.0.0.1:{self.ports['bus_pub_port']}"
-
-    @property
-    def bus_pull(self) -> str:
-        return f"tcp://127.0.0.1:{self.ports['bus_pull_port']}"
+    bus_pub: str = ""
+    bus_pull: str = ""
+    bus_curve: CurveClient | None = None
 
     def listener(self, timeout: float = 30.0) -> EventClient:
         """An event client on the master bus, armed (it provably receives) on return."""
-        client = EventClient(self.bus_pub, self.bus_pull)
+        client = EventClient(self.bus_pub, self.bus_pull, curve=self.bus_curve)
         try:
             client.wait_ready(timeout)
         except BaseException:
             client.close()
             raise
         return client
+
+    def recorder(self, **options: Any) -> Recorder:
+        """A ``Recorder`` of the master bus (not started: ``with`` or ``start()`` it)."""
+        from saltsim.recorder import Recorder
+
+        return Recorder(self.bus_pub, self.bus_pull, curve=self.bus_curve, **options)

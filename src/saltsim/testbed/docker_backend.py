@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 from docker.errors import APIError
 
+from saltsim.curve import CurveClient, load_or_create_keypair, parse_key
 from saltsim.identity import service_replica_id
 from saltsim.masterclient import MasterClient, MasterError
 from saltsim.testbed._cloud import CLOUD_LABEL, wait_cloud_health
@@ -53,8 +54,18 @@ _MINION_COMMAND = ("python3", "-m", "saltsim_minion", "-l", "info")
 CLOUDSIM_IMAGE = "saltsim-cloudsim:latest"  # when ``images`` names none
 CLOUD_URL = "http://cloud-sim:8080"  # cloud-sim as the master reaches it on the network
 _SWARM_KEYS = "/var/lib/saltsim/swarm-keys"
-# Settings the compose file owns (addresses and paths inside the containers).
-_FIXED = {"interface", "pki_dir", "cachedir", "master", "master_port", "id"} | set(_PORTS)
+# Settings the compose file or this backend owns (addresses, paths, the bus's keys).
+_FIXED = {
+    "interface",
+    "pki_dir",
+    "cachedir",
+    "sock_dir",
+    "bus_remote",
+    "bus_curve_clients",
+    "master",
+    "master_port",
+    "id",
+} | set(_PORTS)
 
 
 def _env(options: dict[str, Any]) -> dict[str, str]:
@@ -63,9 +74,15 @@ def _env(options: dict[str, Any]) -> dict[str, str]:
     if fixed:
         raise TestbedError(f"the docker backend sets {', '.join(fixed)} itself")
     return {
-        f"SALTSIM_{key.upper()}": value if isinstance(value, str) else json.dumps(value)
+        f"SALTSIM_{key.upper()}": _escape(value if isinstance(value, str) else json.dumps(value))
         for key, value in options.items()
     }
+
+
+def _escape(value: str) -> str:
+    """Compose interpolates ``$`` in the override file; a value means itself (a Z85 key
+    may hold ``$``)."""
+    return value.replace("$", "$$")
 
 
 class DockerTestbed(BusPorts):
@@ -92,7 +109,14 @@ class DockerTestbed(BusPorts):
         self.master_options = {"dialect": dialect, "bus_hold": BUS_HOLD, **(master_options or {})}
         self.minion_options = {"dialect": dialect, **(minion_options or {})}
         self._images = images
-        self._workdir = Path(tempfile.mkdtemp(prefix=f"saltsim-{self.session}-"))
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"saltsim-{self.session}-"))  # 0700
+        # The bus is CURVE over the published ports: this key pair is the testbed's own
+        # tools' (kept 0600 in the private workdir for CLI tools); the master lets in only
+        # its public half, and minion containers hold no key at all.
+        self.bus_client_key = self._workdir / "bus-client.key"
+        self._bus_keys = load_or_create_keypair(self.bus_client_key)
+        self.bus_pub = f"tcp://127.0.0.1:{self.ports['bus_pub_port']}"
+        self.bus_pull = f"tcp://127.0.0.1:{self.ports['bus_pull_port']}"
         self._docker: Any = None
         self._minions: dict[str, Any] = {}  # handle -> container
         self._cloud_options: dict[str, Any] = {}
@@ -128,7 +152,15 @@ class DockerTestbed(BusPorts):
         override = {
             "version": "3.8",
             "services": {
-                "master": {"environment": _env(self.master_options)},
+                "master": {
+                    "environment": {
+                        **_env(self.master_options),
+                        "SALTSIM_BUS_REMOTE": "curve",
+                        "SALTSIM_BUS_CURVE_CLIENTS": _escape(
+                            json.dumps([self._bus_keys[0].decode()])
+                        ),
+                    }
+                },
                 "minion": {"environment": _env(self.minion_options)},
                 "swarm": {"environment": _env(self.minion_options)},
                 "cloud-sim": {
@@ -186,6 +218,7 @@ class DockerTestbed(BusPorts):
             try:
                 with self.client() as client:
                     client.call({"cmd": "info"}, timeout=min(2.0, limit))
+                self.bus_curve = self._read_bus_curve()
                 return
             except (MasterError, TestbedError, APIError):
                 master = self._master()
@@ -225,6 +258,24 @@ class DockerTestbed(BusPorts):
         self.close()
 
     # -- clients --------------------------------------------------------------------
+    def _read_bus_curve(self) -> CurveClient:
+        """The master's bus public key, read from its container (made at its first start)."""
+        code, out = self._master().exec_run(["cat", f"{_MASTER_DATA}/pki/bus.pub"])
+        if code != 0:
+            raise TestbedError(f"cannot read the master's bus key: {out.decode()}")
+        return CurveClient(parse_key(out, "the master's pki/bus.pub"), *self._bus_keys)
+
+    def bus_tool_env(self) -> dict[str, str]:
+        """Environment for a ``saltsim`` CLI tool on this host to reach the bus (CURVE)."""
+        assert self.bus_curve is not None, "bus_tool_env() before start()"
+        return {
+            "SALTSIM_MASTER": "127.0.0.1",
+            "SALTSIM_BUS_PUB_PORT": str(self.ports["bus_pub_port"]),
+            "SALTSIM_BUS_PULL_PORT": str(self.ports["bus_pull_port"]),
+            "SALTSIM_BUS_SERVER_KEY": self.bus_curve.server_key.decode(),
+            "SALTSIM_BUS_CLIENT_KEY": str(self.bus_client_key),
+        }
+
     def client(self) -> MasterClient:
         code, out = self._master().exec_run(["cat", f"{_MASTER_DATA}/pki/client_token"])
         if code != 0:
@@ -234,6 +285,7 @@ class DockerTestbed(BusPorts):
             out.decode().strip(),
             bus_pub=self.bus_pub,
             bus_pull=self.bus_pull,
+            bus_curve=self.bus_curve,
         )
 
     # -- containers -----------------------------------------------------------------

@@ -1,5 +1,9 @@
 """The local backend: master and minions as processes on 127.0.0.1 with free ports.
 
+The master's bus is ipc:// in a 0700 directory of this testbed; with
+``master_options={"bus_remote": "curve"}`` it is also TCP with CURVE, and the testbed
+makes a client key pair for its own tools (``bus_curve``), as the docker backend does.
+
 For machines without a Docker engine and for fast tests. Faults map to signals:
 stop is SIGTERM, kill SIGKILL, pause SIGSTOP, unpause SIGCONT. Network
 disconnect has no process equivalent here and says so.
@@ -19,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from saltsim.config import bus_ipc_addresses
+from saltsim.curve import CurveClient, load_or_create_keypair, parse_key
 from saltsim.masterclient import MasterClient, read_token
 from saltsim.testbed._cloud import wait_cloud_health
 from saltsim.testbed._proc import Child
@@ -75,15 +81,32 @@ class LocalTestbed(BusPorts):
         self.start_timeout = start_timeout
         names = ("publish_port", "ret_port", "bus_pub_port", "bus_pull_port", "api_port")
         self.ports = dict(zip(names, free_ports(len(names)), strict=True))
+        # The bus's ipc:// sockets: a short 0700 directory of its own (a socket path must
+        # stay under 108 bytes, which a workdir under pytest's tmp_path may not).
+        self._sock_dir = tempfile.mkdtemp(prefix="saltsim-sock-")
         self.master_options: dict[str, Any] = {
             "interface": "127.0.0.1",
             "dialect": dialect,
             "pki_dir": str(self.workdir / "master" / "pki"),
             "cachedir": str(self.workdir / "master" / "cache"),
+            "sock_dir": self._sock_dir,
             "bus_hold": BUS_HOLD,
             **self.ports,
             **(master_options or {}),
         }
+        self._bus_keys: tuple[bytes, bytes] | None = None
+        self.bus_client_key = self.workdir / "bus-client.key"
+        remote = self.master_options.get("bus_remote", "off")
+        if remote == "curve":
+            # the testbed's own tools' key pair (0600); the master lets in its public half
+            self._bus_keys = load_or_create_keypair(self.bus_client_key)
+            clients = list(self.master_options.get("bus_curve_clients", []))
+            self.master_options["bus_curve_clients"] = [*clients, self._bus_keys[0].decode()]
+        if remote in ("curve", "plain"):
+            self.bus_pub = f"tcp://127.0.0.1:{self.ports['bus_pub_port']}"
+            self.bus_pull = f"tcp://127.0.0.1:{self.ports['bus_pull_port']}"
+        else:
+            self.bus_pull, self.bus_pub = bus_ipc_addresses(self.master_options["sock_dir"])
         self.minion_options: dict[str, Any] = {"dialect": dialect, **(minion_options or {})}
         self.master_config = self.workdir / "master.yaml"
         self._master: Child | None = None
@@ -110,6 +133,11 @@ class LocalTestbed(BusPorts):
         child.start(pump=False)
         self._master = child
         child.wait_line("ready", self.start_timeout)
+        if self._bus_keys is not None:
+            server = Path(self.master_options["pki_dir"]) / "bus.pub"
+            self.bus_curve = CurveClient(
+                parse_key(server.read_bytes(), str(server)), *self._bus_keys
+            )
 
     def close(self) -> None:
         if self._cloud is not None:  # it stops its instances' minions (SIGTERM, then kill)
@@ -121,6 +149,7 @@ class LocalTestbed(BusPorts):
             self._master.stop(10)
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(self._sock_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalTestbed:
         return self.start()
@@ -129,12 +158,25 @@ class LocalTestbed(BusPorts):
         self.close()
 
     # -- clients --------------------------------------------------------------------
+    def bus_tool_env(self) -> dict[str, str]:
+        """Environment for a ``saltsim`` CLI tool on this host to reach the bus."""
+        if self.bus_curve is None:
+            return {"SALTSIM_SOCK_DIR": str(self.master_options["sock_dir"])}
+        return {
+            "SALTSIM_MASTER": "127.0.0.1",
+            "SALTSIM_BUS_PUB_PORT": str(self.ports["bus_pub_port"]),
+            "SALTSIM_BUS_PULL_PORT": str(self.ports["bus_pull_port"]),
+            "SALTSIM_BUS_SERVER_KEY": self.bus_curve.server_key.decode(),
+            "SALTSIM_BUS_CLIENT_KEY": str(self.bus_client_key),
+        }
+
     def client(self) -> MasterClient:
         return MasterClient(
             f"tcp://127.0.0.1:{self.ports['ret_port']}",
             read_token(self.master_options["pki_dir"]),
             bus_pub=self.bus_pub,
             bus_pull=self.bus_pull,
+            bus_curve=self.bus_curve,
         )
 
     # -- minions --------------------------------------------------------------------
