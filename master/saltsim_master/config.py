@@ -76,6 +76,19 @@ class MasterConfig:
     # Events queued per SSE/WebSocket client; past that a slow client loses events (counted,
     # then told with saltsim/api/dropped), so it never holds up the bus or other clients.
     api_client_queue: int = 1000
+    # Hostile clients (see api/connections.py and api/bodies.py). Bodies: at most
+    # api_max_body bytes (salt-api's max_request_body_size), api_max_fields form fields or
+    # JSON/YAML values, nested api_max_depth deep, read within api_body_timeout. Connections:
+    # at most api_max_connections open (more are closed at once); a connection must finish
+    # its TLS handshake, then send a request's headers, each within api_header_timeout, and
+    # is closed after api_idle_timeout without a request in progress.
+    api_max_body: int = 1_048_576
+    api_max_fields: int = 10_000
+    api_max_depth: int = 64
+    api_body_timeout: float = 30.0
+    api_max_connections: int = 256
+    api_header_timeout: float = 10.0
+    api_idle_timeout: float = 30.0
     # The cloud runner (salt-cloud): providers and profiles, see cloudconfig.py for the keys.
     cloud_providers: dict[str, Any] = dataclasses.field(default_factory=dict)
     cloud_profiles: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -103,6 +116,10 @@ class MasterConfig:
             raise ConfigError("api_users must map user names to passwords (both strings)")
         if self.api_token_expire <= 0 or self.api_client_queue < 2:
             raise ConfigError("api_token_expire must be positive and api_client_queue at least 2")
+        api_limits = (self.api_max_body, self.api_max_fields, self.api_max_depth)
+        api_times = (self.api_body_timeout, self.api_header_timeout, self.api_idle_timeout)
+        if min(api_limits) < 1 or self.api_max_connections < 1 or min(api_times) <= 0:
+            raise ConfigError("the api_max_* limits and api_*_timeout settings must be positive")
         if self.cloud_timeout <= 0 or self.cloud_poll_interval <= 0:
             raise ConfigError("cloud_timeout and cloud_poll_interval must be positive")
         parse_profiles(self.cloud_profiles, parse_providers(self.cloud_providers))

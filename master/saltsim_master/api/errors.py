@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from saltsim.errors import SaltsimError
 
-__all__ = ["ApiError", "BadRequest", "Unauthorized"]
+__all__ = ["ApiError", "BadRequest", "PayloadTooLarge", "RequestTimeout", "Unauthorized"]
 
 
 class ApiError(SaltsimError):
@@ -34,3 +34,15 @@ class Unauthorized(ApiError, PermissionError):
     """No token, an unknown or expired one, or bad credentials (401)."""
 
     status = 401
+
+
+class RequestTimeout(ApiError, TimeoutError):
+    """A body that did not arrive within ``api_body_timeout`` (408)."""
+
+    status = 408
+
+
+class PayloadTooLarge(ApiError, ValueError):
+    """A body over ``api_max_body`` bytes (413), refused before it is read."""
+
+    status = 413

@@ -4,7 +4,9 @@
 certificate, so the port is taken, or the start fails, before the master reports
 ready; ``start()`` (from ``Master.serve``) serves on that socket; ``stop()`` ends every
 stream, then the server. Written for aiohttp 3.8 (Debian bookworm, the images) as well
-as later versions: no ``AppKey``, no per-version keyword arguments.
+as later versions: no ``AppKey``, no per-version keyword arguments, and no aiohttp
+site: ``Connections`` accepts, caps and times out connections itself (aiohttp 3.8 has
+no timeout for a connection that never sends a request).
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from typing import TYPE_CHECKING, Any
 import zmq.asyncio
 from aiohttp import web
 
+from saltsim_master.api.bodies import BodyReader
+from saltsim_master.api.connections import ConnectionLimits, Connections
 from saltsim_master.api.errors import ApiError
 from saltsim_master.api.hub import EventHub
+from saltsim_master.api.limits import BodyLimits
 from saltsim_master.api.streams import Streams
 from saltsim_master.api.tls import ensure_certificate, server_context
 from saltsim_master.api.tokens import Tokens
@@ -35,6 +40,10 @@ __all__ = ["RestApi"]
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# aiohttp's limit on header lines (both versions accept it; lines and fields keep their
+# 8190-byte defaults); past it aiohttp answers 400 itself. 3.8's default is 32768 lines.
+_MAX_HEADERS = 128
 
 
 async def _cors(request: web.Request, response: web.StreamResponse) -> None:
@@ -67,6 +76,8 @@ class RestApi:
         self._sock: socket.socket | None = None
         self._ssl: ssl.SSLContext | None = None
         self._runner: web.AppRunner | None = None
+        self.bodies = BodyReader(BodyLimits.of(self.config))
+        self.connections: Connections | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def bind(self, bus_pub: str) -> str:
@@ -92,8 +103,9 @@ class RestApi:
 
     async def start(self) -> None:
         assert self._sock is not None and self.hub is not None, "start() before bind()"
-        views = Views(self.master, self.tokens, Streams(self.hub, self.tokens))
-        app = web.Application(middlewares=[self._errors], client_max_size=self.config.max_load_size)
+        views = Views(self.master, self.tokens, Streams(self.hub, self.tokens), self.bodies)
+        limits = self.bodies.limits
+        app = web.Application(middlewares=[self._errors], client_max_size=limits.max_body)
         routes: list[tuple[str, str, Handler]] = [
             ("GET", "/", views.index),
             ("POST", "/", views.run_lowstate),
@@ -118,22 +130,32 @@ class RestApi:
         for method, path, handler in routes:
             app.router.add_route(method, path, handler)
         app.on_response_prepare.append(_cors)
-        self._runner = web.AppRunner(app)
+        idle = self.config.api_idle_timeout
+        self._runner = web.AppRunner(app, keepalive_timeout=idle, max_headers=_MAX_HEADERS)
         await self._runner.setup()
-        await web.SockSite(self._runner, self._sock, ssl_context=self._ssl).start()
+        server = self._runner.server
+        assert server is not None
+        self.connections = Connections(server, ConnectionLimits.of(self.config), self._ssl)
+        self.connections.start(self._sock)
         log.info("REST API serving on %s", self.url)
 
     async def stop(self) -> None:
         """End every stream (their handlers return at once), then the server."""
         if self.hub is not None:
             self.hub.close()
+        if self.connections is not None:
+            await self.connections.stop()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             try:
                 async with asyncio.timeout(5):
+                    if runner.server is not None:
+                        await runner.server.shutdown(2.0)
                     await runner.cleanup()
             except TimeoutError:
                 log.warning("the REST API did not shut down within 5s")
+        if self.connections is not None:
+            self.connections.abort_all()
         self.close()
 
     def close(self) -> None:
@@ -143,6 +165,7 @@ class RestApi:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+        self.bodies.close()
 
     # -- errors -------------------------------------------------------------------------
     @web.middleware
@@ -151,6 +174,12 @@ class RestApi:
         Answers CORS preflights for every path, as rest_cherrypy."""
         if request.method == "OPTIONS":
             return await _preflight(request)
+        if self.connections is None:
+            return await self._answer(request, handler)
+        with self.connections.request(request.transport):
+            return await self._answer(request, handler)
+
+    async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
         except ApiError as exc:
@@ -178,5 +207,6 @@ class RestApi:
             "tokens": len(self.tokens),
             "refused_logins_and_tokens": self.tokens.refused,
             "errors": {str(k): v for k, v in sorted(self.errors.items())},
+            "connections": self.connections.stats() if self.connections is not None else {},
             "streams": self.hub.stats() if self.hub is not None else {},
         }

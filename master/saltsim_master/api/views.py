@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from saltsim_master.api.bodies import read_body
+from saltsim_master.api.bodies import BodyReader
 from saltsim_master.api.errors import BadRequest, Unauthorized
 from saltsim_master.api.lowstate import CLIENTS, Lowstate, chunks_of
 from saltsim_master.api.streams import Streams
@@ -22,15 +22,26 @@ from saltsim_master.api.tokens import Token, Tokens
 if TYPE_CHECKING:
     from saltsim_master.master import Master
 
-__all__ = ["COOKIE", "Views"]
+__all__ = ["COOKIE", "Views", "hook_headers"]
 
 COOKIE = "session_id"  # rest_cherrypy's session cookie
 HOOK_BASE = "salt/netapi/hook"
+# Credentials a hook's caller sent: never put on the bus, which every listener reads.
+# (salt-api 3008's Webhook fires dict(cherrypy.request.headers), these included.)
+SECRET_HEADERS = frozenset({"x-auth-token", "cookie", "authorization", "proxy-authorization"})
+
+
+def hook_headers(request: web.Request) -> dict[str, str]:
+    """The request's headers for a hook event, without the caller's credentials."""
+    return {k: v for k, v in request.headers.items() if k.lower() not in SECRET_HEADERS}
 
 
 class Views:
-    def __init__(self, master: Master, tokens: Tokens, streams: Streams) -> None:
+    def __init__(
+        self, master: Master, tokens: Tokens, streams: Streams, bodies: BodyReader
+    ) -> None:
         self.master = master
+        self.bodies = bodies
         self.tokens = tokens
         self.streams = streams
         self.lowstate = Lowstate(master)
@@ -56,14 +67,14 @@ class Views:
 
     async def run_lowstate(self, request: web.Request) -> web.Response:
         token = self._auth(request)
-        _raw, data = await read_body(request)
+        _raw, data = await self.bodies.read(request)
         chunks = chunks_of(data)
         results = [await self.lowstate.run(chunk, token.user) for chunk in chunks]
         return web.json_response({"return": results})
 
     async def run_with_credentials(self, request: web.Request) -> web.Response:
         """``POST /run``: every chunk carries ``username``, ``password`` and ``eauth``."""
-        _raw, data = await read_body(request)
+        _raw, data = await self.bodies.read(request)
         chunks = chunks_of(data)
         users = [
             self.tokens.verify(c.get("username"), c.get("password"), c.get("eauth")) for c in chunks
@@ -77,7 +88,7 @@ class Views:
         )
 
     async def login(self, request: web.Request) -> web.Response:
-        _raw, data = await read_body(request)
+        _raw, data = await self.bodies.read(request)
         creds = data[0] if isinstance(data, list) and data else data
         if not isinstance(creds, dict):
             raise BadRequest('send {"username": ..., "password": ..., "eauth": "auto"}')
@@ -107,13 +118,13 @@ class Views:
     # -- hook -----------------------------------------------------------------------------
     async def hook(self, request: web.Request) -> web.Response:
         self._auth(request)
-        raw, data = await read_body(request)
+        raw, data = await self.bodies.read(request)
         path = request.match_info.get("path", "").strip("/")
         tag = f"{HOOK_BASE}/{path}" if path else HOOK_BASE
         failures = self.master.fire_failures
         try:
             self.master.fire(
-                tag, {"body": raw, "post": data or {}, "headers": dict(request.headers)}
+                tag, {"body": raw, "post": data or {}, "headers": hook_headers(request)}
             )
         except ValueError as exc:  # FrameError: a tag or payload the bus refuses
             raise BadRequest(f"cannot fire {tag!r}: {exc}") from None
@@ -137,7 +148,7 @@ class Views:
     async def minions_async(self, request: web.Request) -> web.Response:
         """``POST /minions``: publish without waiting (``local_async``); 202 with the jids."""
         token = self._auth(request)
-        _raw, data = await read_body(request)
+        _raw, data = await self.bodies.read(request)
         if isinstance(data, dict):
             data = {"client": "local", **data}
         elif isinstance(data, list):
