@@ -1,9 +1,10 @@
 """``_auth``: decide pend / accept / reject / denied / full as Salt's master does.
 
 Fires ``salt/auth`` on every request (not once per minion), with EVENTS.md's
-payloads for each dialect. An invalid id or an unusable key gets a refusal and
-no event. An accepted sign-in receives the publish key and a fresh per-minion
-request key, both encrypted to the minion's own public key.
+payloads for each dialect. An invalid id or an unusable key is refused
+(``Refused``, counted at the edge as ``bad auth``) and fires no event. An
+accepted sign-in receives the publish key and a fresh per-minion request key,
+both encrypted to the minion's own public key.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 from saltsim.crypto import CryptoError, encrypt_to, load_public, new_session_key
 from saltsim_master.config import MasterConfig
 from saltsim_master.keys import KeyStore, valid_id
+from saltsim_master.reqserver import Refused
 from saltsim_master.sessions import Sessions
 
 __all__ = ["Authenticator"]
@@ -33,14 +35,14 @@ class Authenticator:
     def handle(self, load: dict[str, Any]) -> dict[str, Any]:
         minion_id, pem = load.get("id"), load.get("pub")
         if not valid_id(minion_id):
-            return {"ok": False, "error": "invalid minion id"}
+            raise Refused("bad auth", f"invalid minion id {str(minion_id)[:64]!r}")
         assert isinstance(minion_id, str)
         if not isinstance(pem, str):
-            return {"ok": False, "error": "missing public key"}
+            raise Refused("bad auth", "missing public key")
         try:
             public = load_public(pem)
         except CryptoError as exc:
-            return {"ok": False, "error": str(exc)}
+            raise Refused("bad auth", str(exc)) from exc
         act = self._decide(minion_id, pem)
         self._fire_auth(act, minion_id, pem)
         if act != "accept":

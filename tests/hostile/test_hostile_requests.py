@@ -24,6 +24,7 @@ from hostile_support import RawMinion, pinged, refusals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from saltsim.crypto import KeyPair
 from saltsim.errors import FrameError
 from saltsim.masterclient import MasterClient, MasterError, read_token
 from saltsim.targeting import TGT_TYPES
@@ -232,9 +233,27 @@ _ENVELOPES = st.fixed_dictionaries(
         "load": st.one_of(hostile_maps, hostile_values, st.binary(max_size=64)),
     },
 )
+_AUTHS = st.fixed_dictionaries(
+    {
+        "enc": st.just("clear"),
+        "rid": hostile_values,
+        "load": st.fixed_dictionaries(
+            {"cmd": st.just("_auth")},
+            optional={
+                "id": st.one_of(
+                    st.sampled_from(["web1\n", "../etc", "", "a" * 200]), hostile_values
+                ),
+                "pub": st.one_of(
+                    st.sampled_from(["", "-----BEGIN PUBLIC KEY-----"]), hostile_values
+                ),
+            },
+        ),
+    }
+)
 _RAW = st.one_of(
     st.binary(max_size=256),  # random bytes
     _ENVELOPES.map(lambda envelope: [envelope]),
+    _AUTHS.map(lambda envelope: [envelope]),
     st.lists(st.binary(max_size=32), min_size=2, max_size=4),  # multipart: one request, 3+ frames
 )
 
@@ -270,7 +289,15 @@ def test_hostile_raw_frames_are_refused_and_counted(bed: LocalTestbed) -> None:
             sock.send(os.urandom(64))
             assert sock.poll(10_000)
             tally.sent(decode_data(sock.recv()))
+        # A genuine key under an id with a trailing newline: a look-alike of web1 (item 8).
+        auth = {"cmd": "_auth", "id": "web1\n", "pub": KeyPair.generate().public_pem}
+        sock.send(encode_data({"enc": "clear", "rid": 9, "load": auth}))
+        assert sock.poll(10_000)
+        look_alike = decode_data(sock.recv())
+        tally.sent(look_alike)
+        assert look_alike["ok"] is False and "invalid minion id" in look_alike["error"]
         moved = tally.finish("raw frames", client, before)
+        assert client.key("list")["accepted"] == ["live"]
     sock.close(0)
     ctx.term()
-    assert moved.get("bad msgpack", 0) > 0
+    assert moved.get("bad msgpack", 0) > 0 and moved.get("bad auth", 0) > 0
