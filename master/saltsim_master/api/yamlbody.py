@@ -56,10 +56,11 @@ _BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text
 
 def load_yaml(text: str, limits: BodyLimits) -> Any:
     """The document's data, or ``BadRequest`` (malformed, aliases, past the limits)."""
-    loader = _BoundedLoader(text, limits)
     try:
-        return loader.get_single_data()
+        loader = _BoundedLoader(text, limits)  # its reader refuses control characters here
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise BadRequest(f"Invalid YAML document: {str(exc)[:_SHOWN]}") from None
-    finally:
-        loader.dispose()
