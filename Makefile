@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: help venv check lint typecheck test test-deps test-unit test-functional test-docker bench-bus \
         bench-minions bench-containers bench-churn fuzz-churn scenario-presence scenarios demo images images-if-engine \
-        clean
+        clean images-salt images-salt-if-engine scenarios-salt diff-all test-salt
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -23,15 +23,15 @@ $(INSTALLED): pyproject.toml
 venv: $(INSTALLED) ## create .venv and install saltsim with its dev tools
 
 lint: $(INSTALLED) ## ruff
-	$(VENV)/bin/ruff check src master minion cloud-sim tests bench
-	$(VENV)/bin/ruff format --check src master minion cloud-sim tests bench
+	$(VENV)/bin/ruff check src master minion cloud-sim saltbridge tests bench
+	$(VENV)/bin/ruff format --check src master minion cloud-sim saltbridge tests bench
 
 typecheck: $(INSTALLED) ## mypy (strict)
 	$(VENV)/bin/mypy
 
 check: lint typecheck ## ruff and mypy
 
-test: check images-if-engine test-deps ## ruff, mypy, images and every test tier (the CI command)
+test: check images-if-engine images-salt-if-engine test-deps ## ruff, mypy, images and every test tier (the CI command)
 	$(PY) -m pytest
 
 test-deps: ## curl and chromium for the API tests (Debian packages)
@@ -88,6 +88,33 @@ demo: $(INSTALLED) ## fire a few events through a bus and print them
 
 images: $(INSTALLED) ## build the base and service images locally (nothing is pulled)
 	$(PY) -m saltsim.testbed.images
+
+images-salt: images ## build the real-Salt images (salt 3008.3 and 3006.29) from a cached wheelhouse
+	$(PY) -m saltsim.testbed.salt_image --version 3008.3 --version 3006.29
+
+images-salt-if-engine: images-if-engine ## the real-Salt images when a Docker engine answers, else say so
+	$(PY) -m saltsim.testbed.salt_image --if-engine --version 3008.3 --version 3006.29
+
+test-salt: images-salt ## only the real-Salt tier (tests/salt: presence and keys live on real Salt)
+	$(PY) -m pytest -m salt tests/salt
+
+scenario-salt-%: images-salt ## run scenarios/%.yaml on real Salt (the salt backend), e.g. make scenario-salt-keys
+	$(PY) -m saltsim scenario run $* --backend salt
+
+SALT_SCENARIOS := $(filter-out cloud,$(SCENARIOS))
+
+scenarios-salt: images-salt ## run every scenario but cloud.yaml on real Salt; per scenario passed / failed
+	@failed=""; for name in $(SALT_SCENARIOS); do \
+	  $(PY) -m saltsim scenario run $$name --backend salt || failed="$$failed $$name"; done; \
+	  if [ -n "$$failed" ]; then echo "failed on real Salt:$$failed"; exit 1; fi
+
+diff-%: images-salt ## saltsim (docker) and real Salt side by side for scenarios/%.yaml; DIALECT=3006 for 3006
+	$(PY) -m saltsim scenario diff $* $(if $(DIALECT),--dialect $(DIALECT))
+
+diff-all: images-salt ## scenario diff of every scenario but cloud.yaml; fails on any undeclared difference
+	@failed=""; for name in $(SALT_SCENARIOS); do \
+	  $(PY) -m saltsim scenario diff $$name || failed="$$failed $$name"; done; \
+	  if [ -n "$$failed" ]; then echo "undeclared differences:$$failed"; exit 1; fi
 
 clean: ## remove caches, results and every saltsim container, network and volume (by label)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results results

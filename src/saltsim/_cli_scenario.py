@@ -90,7 +90,7 @@ def add_scenario_commands(sub: Any) -> None:
     run.add_argument("name", help="a name in scenarios/ (presence) or a .yaml path")
     run.add_argument(
         "--backend",
-        choices=["docker", "local"],
+        choices=["docker", "local", "salt"],
         help="default: docker when an engine answers, else local (with a note)",
     )
     run.add_argument("--minions", type=int, help="N minions minion-1..N instead of the file's")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from saltsim.scenario._backends import check_backend
 from saltsim.scenario._cloud import parse_cloud_settings, parse_vms
 from saltsim.scenario._errors import ScenarioError
 from saltsim.scenario._expectations import check_captures, parse_dialect, parse_expectations
@@ -143,6 +144,7 @@ def load_scenario_text(text: str, source: str = "<scenario>", name: str | None =
         reader.fail(top.line, "a scenario needs steps:")
     steps = parse_steps(reader, top["steps"], top.line_of("steps"))
     check_targets(source, settings, steps)
+    check_backend(source, settings, steps)
     check_cloud(source, settings, steps, raw_settings.line_of("vms"))
     _check_waits(reader, steps)
     names = {step.name for step in steps if step.name is not None}

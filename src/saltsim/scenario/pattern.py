@@ -62,6 +62,18 @@ def _private(key: Any) -> bool:
     return isinstance(key, str) and key.startswith("_")
 
 
+# Payload keys that real Salt fills from sets of minion ids (presence, a job's targets), so
+# their order is whatever the set iteration gives; saltsim sorts them. Compared as sets
+# when both sides are plain ids (no globs, no captures).
+_ID_SETS = frozenset({"present", "new", "lost", "minions", "missing"})
+
+
+def _plain_ids(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, str) and not _is_glob(v) and "${" not in v for v in value
+    )
+
+
 class _DataMatch:
     """Compares a pattern's ``data`` with a payload; the first difference in words."""
 
@@ -107,7 +119,10 @@ class _DataMatch:
         for key, item in expected.items():
             if key not in actual:
                 return f"{where}.{key}: missing"
-            if problem := self(item, actual[key], f"{where}.{key}"):
+            got = actual[key]
+            if key in _ID_SETS and _plain_ids(item) and _plain_ids(got):
+                item, got = sorted(item), sorted(got)  # sets of ids in Salt: order is chance
+            if problem := self(item, got, f"{where}.{key}"):
                 return problem
         if self.exact:
             # At the top the payload's private keys (_stamp, _seq) are not part of it.

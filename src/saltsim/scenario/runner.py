@@ -97,6 +97,10 @@ def make_testbed(scenario: Scenario) -> Any:
         "master_options": dict(settings.master),
         "minion_options": dict(settings.minion),
     }
+    if settings.backend == "salt":
+        from saltsim.testbed.salt_backend import SaltTestbed
+
+        return SaltTestbed(**options)
     if settings.backend == "docker":
         from saltsim.testbed.docker_backend import DockerTestbed
 

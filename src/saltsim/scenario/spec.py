@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from saltsim.scenario._backends import check_backend
 from saltsim.scenario._errors import ScenarioError
 from saltsim.scenario.expectations import Expectation
 from saltsim.stamp import DIALECTS
@@ -45,7 +46,7 @@ __all__ = [
     "vm_problem",
 ]
 
-BACKENDS = ("docker", "local")
+BACKENDS = ("docker", "local", "salt")  # salt: real Salt (testbed/salt_backend.py)
 DEFAULT_TIMEOUT = 30.0  # seconds a step may take when it has no `timeout:`
 MINION_STEPS = ("start", "stop", "kill", "pause", "unpause", "disconnect", "reconnect")
 STEP_KINDS = (
@@ -331,7 +332,7 @@ class Scenario:
         if backend is not None:
             if backend not in BACKENDS:
                 raise ScenarioError(
-                    where, None, f"backend must be docker or local, not {backend!r}"
+                    where, None, f"backend must be {', '.join(BACKENDS)}, not {backend!r}"
                 )
             settings = dataclasses.replace(settings, backend=backend)
         if minions is not None:
@@ -343,5 +344,6 @@ class Scenario:
             if problem := impostor_problem(settings):
                 raise ScenarioError(where, None, problem)
         check_targets(self.source, settings, self.steps)
+        check_backend(self.source, settings, self.steps)
         check_cloud(self.source, settings, self.steps)
         return dataclasses.replace(self, settings=settings)

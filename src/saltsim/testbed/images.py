@@ -252,10 +252,12 @@ def _build_base(client: Any, tag: str, log: Callable[[str], None]) -> None:
         _remove_tree(work)
 
 
-def _build_service(client: Any, name: str, tag: str, base: str, force: bool) -> None:
+def _build_service(
+    client: Any, name: str, tag: str, base: str, force: bool, path: str = str(REPO_ROOT)
+) -> None:
     try:
         client.images.build(
-            path=str(REPO_ROOT),
+            path=path,
             dockerfile=_dockerfile(name),
             buildargs={"BASE": base},
             tag=tag,
