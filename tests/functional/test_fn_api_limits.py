@@ -11,6 +11,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -167,3 +168,46 @@ def test_a_keep_alive_connection_is_closed_after_it_idles() -> None:
             assert closed_within([sock], time.monotonic() + 30) == [sock]
         finally:
             sock.close()
+
+
+def test_descriptor_exhaustion_is_logged_once_and_the_master_recovers() -> None:
+    """A master with 128 descriptors and a cap above that: accept() fails with EMFILE.
+    Old code logged a traceback per attempt (~277k in 80 s); now a warning a minute."""
+    limited = ["prlimit", "--nofile=128:128", sys.executable, "-m", "saltsim_master"]
+    options = {"api_max_connections": 1000, "api_header_timeout": 2.0, "auto_accept": True}
+    bed = api_bed(api_ssl=False, **options)
+    bed.master_command = limited
+    with bed, bed.listener() as events:
+        events.subscribe("salt/minion/")
+        address = ("127.0.0.1", bed.ports["api_port"])
+        socks = []
+        for _ in range(200):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(address)
+            socks.append(sock)
+        try:
+            closed = closed_within(socks, time.monotonic() + 30)
+            assert len(closed) == len(socks), f"{len(socks) - len(closed)} were never closed"
+        finally:
+            for sock in socks:
+                sock.close()
+        bed.add_minion("after")
+        events.wait_for("salt/minion/after/start", 30)
+        with http(bed) as client:
+            client.headers["X-Auth-Token"] = login(client)
+            counts = client.get("/stats").json()["api"]["connections"]
+        log = bed.logs("master")
+    print(f"after 200 connections against 128 descriptors: {counts}")
+    assert counts["accept_errors"] >= 1
+    assert log.count("accept() failed") == 1, log[-3000:]
+    assert log.count("Traceback") == 0, log[-3000:]
+
+
+def test_post_minions_runs_every_chunk_as_local(bed: LocalTestbed) -> None:
+    """Found by the hostile tier: a chunk naming another client reached publish()
+    without tgt (a 500). salt-api runs every chunk of POST /minions as local_async."""
+    with http(bed) as client:
+        client.headers["X-Auth-Token"] = login(client)
+        reply = client.post("/minions", json=[{"client": "runner", "fun": "jobs.list_jobs"}])
+    refusal(reply, 400, "needs tgt")

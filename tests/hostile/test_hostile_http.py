@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -67,6 +68,7 @@ _lowstate = st.fixed_dictionaries(
         "eauth": st.sampled_from(["auto", "pam"]),
     }
 )
+hook_paths = st.text(min_size=1, max_size=40).map(lambda t: "/hook/" + quote(t, safe="/%"))
 bodies = st.one_of(
     st.binary(max_size=4096),
     st.text(max_size=2048).map(str.encode),
@@ -162,7 +164,7 @@ def test_hypothesis_bodies_get_4xx_while_the_minion_answers(
 ) -> None:
     @_SETTINGS
     @given(
-        path=st.sampled_from(PATHS),
+        path=st.sampled_from(PATHS) | hook_paths,
         content_type=st.sampled_from(CONTENT_TYPES),
         body=bodies,
         authed=st.booleans(),

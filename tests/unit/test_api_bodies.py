@@ -66,6 +66,7 @@ def test_yaml_within_limits_loads_with_dates_as_text() -> None:
         ("!!binary aGVsbG8=", "holds a bytes"),
         ("{[1, 2]: x}", "Invalid YAML"),
         ("a: [", "Invalid YAML"),
+        ('"\\ud87e\\udfa1"', "lone surrogate"),
         ("\x00", "Invalid YAML"),  # PyYAML's reader refuses it as the loader is made
     ],
 )
@@ -82,6 +83,8 @@ def test_yaml_past_a_limit_or_beyond_json_is_refused(body: str, words: str) -> N
         ("[" + ",".join(["1"] * 20_000) + "]", "more than 10000 values"),
         ("[18446744073709551616]", "64 bits"),
         ('{"a": [1, {"b": NaN}]', "Invalid JSON"),
+        ('["\\ud87e"]', "lone surrogate"),  # found by the hostile tier: a 500 downstream
+        ('{"\\udfa1": 1}', "lone surrogate"),
     ],
 )
 def test_json_past_a_limit_is_refused(body: str, words: str) -> None:

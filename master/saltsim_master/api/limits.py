@@ -22,7 +22,17 @@ __all__ = ["BodyLimits", "check_tree"]
 
 # msgpack carries integers in [-2**63, 2**64 - 1]; a larger one could not be fired.
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1
-_SCALARS = (str, bool, float, type(None))
+_SCALARS = (bool, float, type(None))
+
+
+def _text(value: str) -> None:
+    # JSON's \ud800-style escapes (and YAML's) can make lone surrogates, which no
+    # UTF-8 writer (the bus, the job cache) can encode: refuse them here, not there.
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest("a string in the body holds a lone surrogate (not Unicode)") from None
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,9 @@ def check_tree(data: Any, limits: BodyLimits) -> None:
         seen += 1
         if seen > limits.max_fields:
             raise limits.too_many("values")
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, str):
+            _text(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
             if not _INT_MIN <= value <= _INT_MAX:
                 raise BadRequest("an integer in the body does not fit in 64 bits")
         elif isinstance(value, _SCALARS):
@@ -68,8 +80,10 @@ def check_tree(data: Any, limits: BodyLimits) -> None:
             if seen + len(stack) + len(value) > limits.max_fields:
                 raise limits.too_many("values")
             if isinstance(value, dict):
-                if not all(isinstance(key, str) for key in value):
-                    raise BadRequest("object keys in the body must be strings, as in JSON")
+                for key in value:
+                    if not isinstance(key, str):
+                        raise BadRequest("object keys in the body must be strings, as in JSON")
+                    _text(key)
                 items: Iterable[Any] = value.values()
             else:
                 items = value

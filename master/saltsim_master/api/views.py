@@ -149,10 +149,12 @@ class Views:
         """``POST /minions``: publish without waiting (``local_async``); 202 with the jids."""
         token = self._auth(request)
         _raw, data = await self.bodies.read(request)
+        # salt-api runs every chunk here as local_async, whatever client it names (a
+        # runner chunk without tgt reached publish() and was a 500)
         if isinstance(data, dict):
-            data = {"client": "local", **data}
+            data = {**data, "client": "local"}
         elif isinstance(data, list):
-            data = [{"client": "local", **c} if isinstance(c, dict) else c for c in data]
+            data = [{**c, "client": "local"} if isinstance(c, dict) else c for c in data]
         jobs = []
         for chunk in chunks_of(data):
             published = self.lowstate.publish(chunk, token.user)
