@@ -37,8 +37,10 @@ __all__ = ["ConnectionLimits", "Connections"]
 
 log = logging.getLogger(__name__)
 
-# accept() failures that mean "out of resources": wait and retry, never spin on them
-_EXHAUSTED = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+# accept() failures of one connection (retry at once); of the listening socket itself
+# (stop accepting); anything else, e.g. EMFILE when descriptors run out: wait and retry.
+_TRANSIENT = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINTR}
+_GONE = {errno.EBADF, errno.EINVAL, errno.ENOTSOCK}
 _ACCEPT_PAUSE = 0.5
 _LOG_EVERY = 60.0
 
@@ -57,13 +59,14 @@ class ConnectionLimits:
 class _Throttled:
     """A warning per kind at most every ``_LOG_EVERY`` seconds, with the count since."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._last: dict[str, float] = {}
         self._since: Counter[str] = Counter()
 
     def warn(self, kind: str, message: str, *args: object) -> None:
         self._since[kind] += 1
-        now = time.monotonic()
+        now = self._clock()
         if now - self._last.get(kind, -_LOG_EVERY) < _LOG_EVERY:
             return
         self._last[kind] = now
@@ -160,8 +163,11 @@ class Connections:
                 conn, _peer = await loop.sock_accept(sock)
             except OSError as exc:
                 self.counts["accept_errors"] += 1
-                self._log.warn("accept", "accept() failed: %s; pausing %ss", exc, _ACCEPT_PAUSE)
-                if exc.errno in _EXHAUSTED or exc.errno is None:
+                if exc.errno in _GONE:
+                    log.error("REST API: the listening socket failed (%s); not accepting", exc)
+                    return
+                if exc.errno not in _TRANSIENT:
+                    self._log.warn("accept", "accept() failed: %s; pausing %ss", exc, _ACCEPT_PAUSE)
                     await asyncio.sleep(_ACCEPT_PAUSE)
                 continue
             if self.open >= self.limits.max_connections:
