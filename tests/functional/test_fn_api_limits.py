@@ -211,3 +211,21 @@ def test_post_minions_runs_every_chunk_as_local(bed: LocalTestbed) -> None:
         client.headers["X-Auth-Token"] = login(client)
         reply = client.post("/minions", json=[{"client": "runner", "fun": "jobs.list_jobs"}])
     refusal(reply, 400, "needs tgt")
+
+
+def test_a_body_that_never_arrives_is_a_408() -> None:
+    with api_bed(api_ssl=False, api_body_timeout=1.0) as bed:
+        sock = socket.create_connection(("127.0.0.1", bed.ports["api_port"]))
+        try:
+            sock.sendall(
+                b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n{"
+            )
+            sock.settimeout(30)
+            head = b""
+            while not head.endswith(b"}") and (chunk := sock.recv(65536)):
+                head += chunk  # the status line, headers and the JSON error
+        finally:
+            sock.close()
+    assert head.startswith(b"HTTP/1.1 408"), head
+    assert b"api_body_timeout" in head
