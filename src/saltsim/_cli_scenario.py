@@ -72,6 +72,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from saltsim.scenario.diff_run import run_diff
+
+    return run_diff(args)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     for path in sorted(scenarios_dir().glob("*.yaml")):
         try:
@@ -101,5 +107,17 @@ def add_scenario_commands(sub: Any) -> None:
     recheck.add_argument("name")
     recheck.add_argument("--events", required=True, type=Path, help="a run's events.jsonl")
     recheck.set_defaults(func=cmd_check)
+    diff = verbs.add_parser(
+        "diff", help="run a scenario on saltsim (docker) and on real Salt; show both side by side"
+    )
+    diff.add_argument("name", help="a name in scenarios/ (presence) or a .yaml path")
+    diff.add_argument("--dialect", choices=["3006", "3008"])
+    diff.add_argument("--left", type=Path, help="saltsim's events.jsonl instead of a new run")
+    diff.add_argument("--right", type=Path, help="real Salt's events.jsonl instead of a new run")
+    diff.add_argument(
+        "--saltsim-backend", choices=["docker", "local"], default="docker", help="default docker"
+    )
+    diff.add_argument("--results", default="results", help="where runs and the page go")
+    diff.set_defaults(func=cmd_diff)
     listing = verbs.add_parser("list", help="the scenario files and their descriptions")
     listing.set_defaults(func=cmd_list)

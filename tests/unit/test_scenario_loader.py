@@ -190,7 +190,7 @@ def test_presence_scenario_loads() -> None:
         (
             "steps: []\nsetings: {}\n",
             "x.yaml:2: unknown key 'setings' in the scenario; known: "
-            "name, description, settings, steps, expect",
+            "name, description, settings, steps, expect, differences",
         ),
         (
             "settings: {minions: [m1], colour: red}\nsteps: []\n",
@@ -269,7 +269,7 @@ def test_presence_scenario_loads() -> None:
         ),
         (
             "settings: {backend: k8s}\nsteps: []\n",
-            "x.yaml:1: settings.backend must be docker or local",
+            "x.yaml:1: settings.backend must be docker or local or salt",
         ),
         ("- just\n- a list\n", "x.yaml:1: a scenario must be a mapping, not a list"),
         ("", "x.yaml:1: empty scenario; it needs at least steps:"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from saltsim.scenario._differences import parse_implementations
 from saltsim.scenario._parse import Reader, describe_type
 from saltsim.scenario._yaml import YList
 from saltsim.scenario.expectations import (
@@ -25,6 +26,7 @@ __all__ = ["check_captures", "parse_dialect", "parse_expectations"]
 
 _LISTS = {"order": ExpectOrder, "sequence": ExpectSequence, "unordered": ExpectUnordered}
 _WINDOWED = ("never", "count")
+_LIMITS = ("only", "not_on", "why")  # beside the kind: the implementations it holds on
 
 
 def parse_dialect(reader: Reader, value: Any, line: int, what: str) -> str:
@@ -51,7 +53,7 @@ class _Parser:
     def expectation(self, item: Any, line: int, outer: bool) -> Expectation:
         reader = self.reader
         mapping = reader.mapping(item, line, "expectation" if outer else "each_minion")
-        kinds = [key for key in mapping if key not in ("dialect", "between")]
+        kinds = [key for key in mapping if key not in ("dialect", "between", *_LIMITS)]
         allowed = EXPECTATION_KINDS if outer else EXPECTATION_KINDS[:-1]
         for kind in kinds:
             if kind not in allowed:
@@ -80,7 +82,13 @@ class _Parser:
                 reader.fail(mapping.key_line("between"), "between applies to never and count only")
             between = self.between(mapping["between"], mapping.line_of("between"))
         value, value_line = mapping[kind], mapping.line_of(kind)
-        common: dict[str, Any] = {"line": mapping.line, "dialect": dialect}
+        only, why = parse_implementations(reader, mapping) if outer else (None, "")
+        common: dict[str, Any] = {
+            "line": mapping.line,
+            "dialect": dialect,
+            "only": only,
+            "why": why,
+        }
         if kind in _LISTS:
             return _LISTS[kind](patterns=self.patterns(kind, value, value_line), **common)
         if kind == "never":

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from saltsim.scenario._backends import implementation
 from saltsim.scenario._lists import judge_order, judge_sequence, judge_unordered
 from saltsim.scenario._order import Gap, Slot, bus_order, concerns, find_gaps
 from saltsim.scenario._scope import Scope, Verdict
@@ -171,6 +172,11 @@ def check(scenario: Scenario, run: RecordedRun) -> CheckResult:
     scope = Scope(slots, slots, run, _origins(scenario), captures)
     results: list[ExpectationResult] = []
     for exp in scenario.expectations:
+        held_on = implementation(run.backend)
+        if exp.only is not None and held_on not in exp.only:
+            message = f"skipped: holds on {', '.join(exp.only)} only, not on {held_on}: {exp.why}"
+            results.append(ExpectationResult(exp, ok=True, skipped=True, message=message))
+            continue
         if exp.dialect is not None and exp.dialect != run.dialect:
             message = f"skipped: written for dialect {exp.dialect}, the run is {run.dialect}"
             results.append(ExpectationResult(exp, ok=True, skipped=True, message=message))

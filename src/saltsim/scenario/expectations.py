@@ -34,6 +34,10 @@ class Expectation:
     kind: ClassVar[str] = ""
     line: int = 0
     dialect: str | None = None
+    # ``only:`` / ``not_on:`` in the file: the implementations it holds on (saltsim, salt;
+    # ``None``: every one), and ``why:`` it does not hold on the others.
+    only: tuple[str, ...] | None = None
+    why: str = ""
 
     def all_patterns(self) -> tuple[Pattern, ...]:
         """Its patterns in document order (captures flow in this order)."""

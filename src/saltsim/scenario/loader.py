@@ -11,6 +11,7 @@ from typing import Any
 
 from saltsim.scenario._backends import check_backend
 from saltsim.scenario._cloud import parse_cloud_settings, parse_vms
+from saltsim.scenario._differences import parse_differences
 from saltsim.scenario._errors import ScenarioError
 from saltsim.scenario._expectations import check_captures, parse_dialect, parse_expectations
 from saltsim.scenario._parse import Reader
@@ -20,6 +21,7 @@ from saltsim.scenario.expectations import Expectation, ExpectEachMinion
 from saltsim.scenario.pattern import Pattern
 from saltsim.scenario.spec import (
     BACKENDS,
+    Difference,
     Scenario,
     Settings,
     Step,
@@ -33,7 +35,7 @@ from saltsim.scenario.spec import (
 
 __all__ = ["load_scenario", "load_scenario_text", "parse_pattern"]
 
-TOP_KEYS = ("name", "description", "settings", "steps", "expect")
+TOP_KEYS = ("name", "description", "settings", "steps", "expect", "differences")
 SETTINGS_KEYS = ("backend", "dialect", "minions", "master", "minion", "impostors", "vms", "cloud")
 
 
@@ -155,7 +157,10 @@ def load_scenario_text(text: str, source: str = "<scenario>", name: str | None =
     for exp in expectations:
         if isinstance(exp, ExpectEachMinion) and not settings.judged:
             reader.fail(exp.line, "each_minion needs settings.minions or settings.vms")
-    return Scenario(scenario_name, description, source, settings, steps, expectations)
+    differences: tuple[Difference, ...] = ()
+    if "differences" in top:
+        differences = parse_differences(reader, top["differences"], top.line_of("differences"))
+    return Scenario(scenario_name, description, source, settings, steps, expectations, differences)
 
 
 def parse_pattern(text: str, source: str = "<pattern>") -> Pattern:

@@ -296,6 +296,18 @@ def check_cloud(
 
 
 @dataclass(frozen=True)
+class Difference:
+    """``differences: [{tag, kind, why}]``: what ``scenario diff`` may find between saltsim
+    and real Salt for tags matching ``tag`` (a glob over tags and tag families), and why.
+    ``kind``: sequence, order or payload (``None``: any)."""
+
+    tag: str
+    kind: str | None
+    why: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A loaded scenario file. ``source`` is the path it came from (for messages)."""
 
@@ -305,6 +317,7 @@ class Scenario:
     settings: Settings
     steps: tuple[Step, ...]
     expectations: tuple[Expectation, ...]
+    differences: tuple[Difference, ...] = ()  # declared saltsim / real Salt differences
 
     def step_named(self, name: str) -> Step:
         for step in self.steps:
