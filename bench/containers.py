@@ -22,7 +22,6 @@ from typing import Any
 from bench._report import write_report
 from bench._swarmkeys import default_keys_dir, ensure_keys
 from saltsim.event import Event
-from saltsim.recorder import Recorder
 from saltsim.testbed.docker_backend import DockerTestbed
 from saltsim.testbed.local import LocalTestbed
 
@@ -41,7 +40,7 @@ def _all_present(count: int) -> Callable[[Event], bool]:
 
 
 def _time_present(bed: Any, ids: list[str], add: Callable[[str], None], timeout: float) -> float:
-    with Recorder(bed.bus_pub, bed.bus_pull) as recorder:
+    with bed.recorder() as recorder:
         began = time.monotonic()
         for minion_id in ids:
             add(minion_id)

@@ -16,7 +16,6 @@ import aiohttp
 import httpx
 import pytest
 
-from saltsim.recorder import Recorder
 from saltsim.testbed.docker_backend import DockerTestbed
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_engine")]
@@ -93,7 +92,7 @@ def test_sse_over_the_published_port_sees_a_hook(bed: DockerTestbed) -> None:
 
 def test_websocket_and_lowstate_local_with_a_minion_container(bed: DockerTestbed) -> None:
     token, _ = _login(bed)
-    with Recorder(bed.bus_pub, bed.bus_pull, ready_timeout=60) as recorder:
+    with bed.recorder(ready_timeout=60) as recorder:
         bed.add_minion("api1")
         recorder.wait_for("salt/minion/api1/start", 90)
 

@@ -15,7 +15,6 @@ from docker.errors import NotFound
 
 from saltsim.crypto import KeyPair
 from saltsim.event import Event
-from saltsim.recorder import Recorder
 from saltsim.testbed._engine import SESSION_LABEL, engine
 from saltsim.testbed.docker_backend import DockerTestbed
 
@@ -75,7 +74,7 @@ def test_instance_minion_is_a_container_on_the_testbed_network(docker_engine: No
         except BaseException:
             bed.close()
             raise
-        with bed, Recorder(bed.bus_pub, bed.bus_pull) as recorder:
+        with bed, bed.recorder() as recorder:
             assert url == "http://cloud-sim:8080"
             assert bed.cloud_url_host == f"http://127.0.0.1:{bed.cloud_port}"
             with httpx.Client(base_url=bed.cloud_url_host, timeout=60) as api:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from saltsim.curve import CurveClient
 from saltsim.event import Event
 from saltsim.recorder import Recorder
 from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
@@ -31,7 +34,7 @@ def _present(count: int, prefix: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def by_hand() -> Iterator[dict[str, str]]:
+def by_hand(tmp_path: Path) -> Iterator[dict[str, str]]:
     """The environment a user would have: the README's variables on free ports, a
     session label so the test cleans up after itself whatever happens."""
     ensure_images(log=lambda line: None)
@@ -40,6 +43,7 @@ def by_hand() -> Iterator[dict[str, str]]:
     names = ("PUBLISH", "RET", "BUS_PUB", "BUS_PULL", "API", "CLOUD")
     env = {f"SALTSIM_{name}_PORT": str(port) for name, port in zip(names, ports, strict=True)}
     env |= {"SALTSIM_SESSION": session, "SALTSIM_LOOP_INTERVAL": "1"}
+    env["SALTSIM_BUS_CLIENT_KEY"] = str(tmp_path / "bus-client.key")  # not the user's own
     yield env
     client = engine()
     try:
@@ -50,14 +54,27 @@ def by_hand() -> Iterator[dict[str, str]]:
 
 def test_stack_comes_up_by_hand_as_the_readme_says(by_hand: dict[str, str]) -> None:
     argv = [*compose_command(), "-f", str(compose_file()), "-p", by_hand["SALTSIM_SESSION"]]
+    # the compose file's header: the user's bus key to the master, the master's key back
+    gen = [sys.executable, "-m", "saltsim", "key", "--gen-bus-key"]
+    public = subprocess.run(
+        gen, env={**os.environ, **by_hand}, capture_output=True, text=True, timeout=60
+    )
+    assert public.returncode == 0, public.stderr
+    by_hand["SALTSIM_BUS_CURVE_CLIENTS"] = f'["{public.stdout.strip()}"]'
     up = [*argv, "up", "-d", "--scale", "minion=3"]
     done = subprocess.run(
         up, env={**os.environ, **by_hand}, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
+    cat = [*argv, "exec", "-T", "master", "cat", "/var/lib/saltsim/master/pki/bus.pub"]
+    server = subprocess.run(
+        cat, env={**os.environ, **by_hand}, capture_output=True, text=True, timeout=60
+    )
+    assert server.returncode == 0, server.stderr
+    curve = CurveClient.from_secret_file(server.stdout, by_hand["SALTSIM_BUS_CLIENT_KEY"])
     bus = f"tcp://127.0.0.1:{by_hand['SALTSIM_BUS_PUB_PORT']}"
     pull = f"tcp://127.0.0.1:{by_hand['SALTSIM_BUS_PULL_PORT']}"
-    with Recorder(bus, pull, ready_timeout=60) as recorder:
+    with Recorder(bus, pull, ready_timeout=60, curve=curve) as recorder:
         # minions started before the recorder could listen: presence shows them all
         recorder.wait_for(_present(3, "minion-"), 60)
         present = next(e for e in reversed(recorder.events) if e.tag == "salt/presence/present")
@@ -76,7 +93,7 @@ def test_controller_scales_compose_replicas_and_swarm_containers(docker_engine: 
     master = {"auto_accept": True, "presence_events": True, "loop_interval": 1.0}
     with (
         DockerTestbed(master_options=master, minion_options={"heartbeat_interval": 0.5}) as bed,
-        Recorder(bed.bus_pub, bed.bus_pull) as recorder,
+        bed.recorder() as recorder,
     ):
         assert bed.scale("minion", 2) == ["minion-1", "minion-2"]
         for minion_id in ("minion-1", "minion-2"):

@@ -63,7 +63,7 @@ def bed(docker_engine: None) -> Iterator[DockerTestbed]:
 
 @pytest.fixture(scope="module")
 def recorder(bed: DockerTestbed) -> Iterator[Recorder]:
-    with Recorder(bed.bus_pub, bed.bus_pull) as rec:
+    with bed.recorder() as rec:
         for minion_id in IDS:
             bed.add_minion(minion_id)
         rec.wait_for(_present(IDS), 90)
@@ -155,7 +155,7 @@ def test_key_delete_loses_the_minion_rotates_and_the_others_reauthenticate(
     ids = ("k1", "k2", "k3")
     with (
         DockerTestbed(master_options={**MASTER, "auto_accept": False}, minion_options=MINION) as kb,
-        Recorder(kb.bus_pub, kb.bus_pull) as recorder,
+        kb.recorder() as recorder,
         kb.client() as client,
     ):
         for minion_id in ids:

@@ -31,7 +31,7 @@ def curve_bed() -> Iterator[LocalTestbed]:
 
 
 def _sub(ctx: zmq.Context[Any], address: str, curve: CurveClient | None) -> zmq.Socket[Any]:
-    sock = ctx.socket(zmq.SUB)
+    sock: zmq.Socket[Any] = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SUBSCRIBE, b"")
     if curve is not None:
