@@ -54,8 +54,11 @@ class _Intruder:
         return decode_data(self.sock.recv())
 
     def event(self, tag: str, data: Any) -> dict[Any, Any]:
+        return self.request({"cmd": "_minion_event", "tag": tag, "data": data})
+
+    def request(self, load: dict[str, Any]) -> dict[Any, Any]:
         self.ctr += 1
-        load = {"cmd": "_minion_event", "tag": tag, "data": data, "ctr": self.ctr}
+        load = {**load, "ctr": self.ctr}
         sealed = self.cipher.seal(load, b"intruder")
         return self._ask(encode_data({"enc": "aes", "id": "intruder", "rid": 1, "load": sealed}))
 
@@ -113,6 +116,29 @@ def test_one_malformed_event_ends_no_stream_watch_or_recorder(bed: LocalTestbed)
     written = recorder.write_jsonl(bed.workdir / "timeline.jsonl").read_text().splitlines()
     tags = [json.loads(line)["tag"] for line in written]
     assert tags[-3:] == ["intruder/bytes-key", "intruder/deep", "intruder/after"]
+
+
+def test_a_return_no_json_can_hold_answers_the_jobs_endpoint(bed: LocalTestbed) -> None:
+    """GET /jobs/<jid> once answered 500 for everyone after one return had a bytes key."""
+    intruder = _Intruder(bed)
+    try:
+        with http(bed) as client:
+            token = login(client)
+            auth = {"X-Auth-Token": token}
+            chunk = {"tgt": "intruder", "fun": "test.ping"}
+            published = client.post("/minions", json=chunk, headers=auth)
+            assert published.status_code == 202, published.text
+            jid = published.json()["return"][0]["jid"]
+            ret = {"cmd": "_return", "jid": jid, "fun": "test.ping", "success": True}
+            ret["return"] = {b"k": 1, "deep": _nested(1000)}
+            assert intruder.request(ret)["ok"] is True
+            reply = client.get(f"/jobs/{jid}", headers=auth)
+    finally:
+        intruder.close()
+    assert reply.status_code == 200, reply.text
+    shown = reply.json()["return"][0]["intruder"]
+    assert shown["b'k'"] == 1
+    assert "nested deeper than" in json.dumps(shown["deep"])
 
 
 def test_an_invalid_pcre_target_is_refused_at_once(bed: LocalTestbed) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from saltsim import safejson
 from saltsim_master.api.bodies import BodyReader
 from saltsim_master.api.errors import BadRequest, Unauthorized
 from saltsim_master.api.lowstate import CLIENTS, Lowstate, chunks_of
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
 __all__ = ["COOKIE", "Views", "hook_headers"]
 
 COOKIE = "session_id"  # rest_cherrypy's session cookie
+
+
+def _json_response(body: Any, **options: Any) -> web.Response:
+    """``web.json_response`` that never raises on what minions sent (a bytes key in grains
+    or a return, nesting deeper than ``json`` recurses): such values go out in
+    ``safejson``'s safe form, so one minion cannot make an endpoint answer 500 for everyone."""
+    return web.json_response(body, dumps=lambda value: safejson.dumps(value)[0], **options)
 HOOK_BASE = "salt/netapi/hook"
 # Credentials a hook's caller sent: never put on the bus, which every listener reads.
 # (salt-api 3008's Webhook fires dict(cherrypy.request.headers), these included.)
@@ -63,14 +71,14 @@ class Views:
 
     # -- root, login, logout ------------------------------------------------------------
     async def index(self, request: web.Request) -> web.Response:
-        return web.json_response({"return": "Welcome", "clients": list(CLIENTS)})
+        return _json_response({"return": "Welcome", "clients": list(CLIENTS)})
 
     async def run_lowstate(self, request: web.Request) -> web.Response:
         token = self._auth(request)
         _raw, data = await self.bodies.read(request)
         chunks = chunks_of(data)
         results = [await self.lowstate.run(chunk, token.user) for chunk in chunks]
-        return web.json_response({"return": results})
+        return _json_response({"return": results})
 
     async def run_with_credentials(self, request: web.Request) -> web.Response:
         """``POST /run``: every chunk carries ``username``, ``password`` and ``eauth``."""
@@ -80,10 +88,10 @@ class Views:
             self.tokens.verify(c.get("username"), c.get("password"), c.get("eauth")) for c in chunks
         ]
         results = [await self.lowstate.run(c, u) for c, u in zip(chunks, users, strict=True)]
-        return web.json_response({"return": results})
+        return _json_response({"return": results})
 
     async def login_page(self, request: web.Request) -> web.Response:
-        return web.json_response(
+        return _json_response(
             {"status": 200, "return": "Please log in"}, headers={"WWW-Authenticate": "Session"}
         )
 
@@ -93,7 +101,7 @@ class Views:
         if not isinstance(creds, dict):
             raise BadRequest('send {"username": ..., "password": ..., "eauth": "auto"}')
         token = self.tokens.login(creds.get("username"), creds.get("password"), creds.get("eauth"))
-        response = web.json_response(
+        response = _json_response(
             {"return": [token.as_login()]}, headers={"X-Auth-Token": token.token}
         )
         expires = email.utils.formatdate(token.expire, usegmt=True)
@@ -104,7 +112,7 @@ class Views:
         token = self._auth(request)
         self.tokens.logout(token)
         self.streams.hub.end_token(token.token, "logged out")
-        response = web.json_response({"return": "Your token has been cleared"})
+        response = _json_response({"return": "Your token has been cleared"})
         response.del_cookie(COOKIE, path="/")
         return response
 
@@ -128,7 +136,7 @@ class Views:
             )
         except ValueError as exc:  # FrameError: a tag or payload the bus refuses
             raise BadRequest(f"cannot fire {tag!r}: {exc}") from None
-        return web.json_response({"success": self.master.fire_failures == failures})
+        return _json_response({"success": self.master.fire_failures == failures})
 
     # -- keys, minions, jobs, stats -------------------------------------------------------
     async def keys(self, request: web.Request) -> web.Response:
@@ -136,14 +144,14 @@ class Views:
         mid = request.match_info.get("mid")
         fun, kwarg = ("key.finger", {"match": mid}) if mid else ("key.list_all", {})
         result = self.lowstate.wheel.run(fun, [], kwarg, token.user)
-        return web.json_response({"return": result["data"]["return"]})
+        return _json_response({"return": result["data"]["return"]})
 
     async def minions(self, request: web.Request) -> web.Response:
         token = self._auth(request)
         target = request.match_info.get("mid", "*")
         chunk = {"client": "local", "tgt": target, "fun": "grains.items"}
         grains = await self.lowstate.run(chunks_of(chunk)[0], token.user)
-        return web.json_response({"return": [grains]})
+        return _json_response({"return": [grains]})
 
     async def minions_async(self, request: web.Request) -> web.Response:
         """``POST /minions``: publish without waiting (``local_async``); 202 with the jids."""
@@ -160,7 +168,7 @@ class Views:
             published = self.lowstate.publish(chunk, token.user)
             jobs.append({"jid": published["jid"], "minions": published["minions"]})
         links = {"jobs": [{"href": f"/jobs/{job['jid']}"} for job in jobs if job["jid"]]}
-        return web.json_response({"return": jobs, "_links": links}, status=202)
+        return _json_response({"return": jobs, "_links": links}, status=202)
 
     async def jobs(self, request: web.Request) -> web.Response:
         token = self._auth(request)
@@ -168,12 +176,12 @@ class Views:
         fun, kwarg = ("jobs.list_job", {"jid": jid}) if jid else ("jobs.list_jobs", {})
         reply = await self.master.run_runner({"fun": fun, "kwarg": kwarg, "user": token.user})
         if not jid:
-            return web.json_response({"return": [reply["return"]]})
+            return _json_response({"return": [reply["return"]]})
         info: dict[str, Any] = reply["return"]
         results = info.get("Result", {})
         returns = {minion: ret.get("return") for minion, ret in results.items()}
-        return web.json_response({"info": [info], "return": [returns]})
+        return _json_response({"info": [info], "return": [returns]})
 
     async def stats(self, request: web.Request) -> web.Response:
         self._auth(request)
-        return web.json_response(self.master.stats())
+        return _json_response(self.master.stats())
