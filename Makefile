@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: help venv check lint typecheck test test-deps test-unit test-functional test-docker bench-bus \
         bench-minions bench-containers bench-churn fuzz-churn scenario-presence scenarios demo images images-if-engine \
-        clean images-salt images-salt-if-engine scenarios-salt diff-all test-salt
+        clean images-salt images-salt-if-engine scenarios-salt diff-all test-salt salt-goldens
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -115,6 +115,14 @@ diff-all: images-salt ## scenario diff of every scenario but cloud.yaml; fails o
 	@failed=""; for name in $(SALT_SCENARIOS); do \
 	  $(PY) -m saltsim scenario diff $$name || failed="$$failed $$name"; done; \
 	  if [ -n "$$failed" ]; then echo "undeclared differences:$$failed"; exit 1; fi
+
+SALT_GOLDENS := presence keys
+
+salt-goldens: images-salt ## re-record tests/salt/goldens: presence and keys on real Salt 3008 (whatever Salt does)
+	@for name in $(SALT_GOLDENS); do rm -rf results/goldens/$$name-salt-*; \
+	  $(PY) -m saltsim scenario run $$name --backend salt --results results/goldens > /dev/null; \
+	  cp results/goldens/$$name-salt-3008-*/events.jsonl tests/salt/goldens/$$name-3008.jsonl && \
+	  echo "tests/salt/goldens/$$name-3008.jsonl"; done
 
 clean: ## remove caches, results and every saltsim container, network and volume (by label)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results results

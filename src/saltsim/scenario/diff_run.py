@@ -11,6 +11,7 @@ from saltsim.scenario.diff import DiffResult, compare, render_text
 from saltsim.scenario.diff_html import write_diff_html
 from saltsim.scenario.normalise import normalise
 from saltsim.scenario.record import RecordedRun
+from saltsim.scenario.report import expectation_title
 from saltsim.scenario.spec import Scenario
 
 __all__ = ["diff_runs", "run_diff"]
@@ -30,6 +31,11 @@ def _record(scenario: Scenario, backend: str, results: Path, given: Path | None)
     outcome = ScenarioRunner(overridden, results, lambda line: None).run()
     verdict = "passed" if outcome.ok else "FAILED its expectations"
     print(f"{backend}: {verdict}; {len(outcome.run.events)} events ({outcome.events_path})")
+    if not outcome.ok:
+        for item in outcome.result.failed:
+            print(f"  {backend}: FAIL {expectation_title(item)}: {item.message.splitlines()[0]}")
+        if outcome.step_error:
+            print(f"  {backend}: step failed: {outcome.step_error.splitlines()[0]}")
     return outcome.run
 
 

@@ -3,7 +3,8 @@
 What differs by chance or by design between two runs of one scenario is taken out:
 
 - saltsim's own tags (``saltsim/*``: listener probes, the runner's sentinels, the bus's
-  and the bridge's start) are dropped;
+  and the bridge's start) are dropped, and what arrived after the runner's last sentinel
+  (the run's definite end);
 - jids become ``<jid>`` (a 20-digit tag segment, or 3006's bare jid tag), ``_stamp``,
   ``_seq``, ``ts`` and public keys are not compared by value;
 - events are grouped by segment: an action step with the ``wait``/``ticks``/``keys``
@@ -31,6 +32,7 @@ from saltsim.scenario.record import RecordedRun
 
 __all__ = ["PASSIVE", "NormRun", "NormStep", "Shape", "label_of", "normalise", "tag_family"]
 
+SYNC_PREFIX = "saltsim/scenario/sync/"  # the runner's sentinels
 _JID = re.compile(r"^\d{20}$")
 _ID_LISTS = ("present", "new", "lost", "minions", "missing")
 
@@ -153,7 +155,8 @@ def normalise(run: RecordedRun, steps: list[tuple[str, str]]) -> NormRun:
     last_auth: dict[tuple[int, str], str] = {}
     after_change: NormStep | None = None  # the segment of a change whose present is due
     kept = 0
-    for event, owner in zip(run.events, _step_of(run), strict=True):
+    pairs = list(zip(run.events, _step_of(run), strict=True))[: _end(run)]
+    for event, owner in pairs:
         if event.tag.startswith("saltsim/"):
             continue
         tag, fam = _segments(event.tag, ids)
@@ -215,6 +218,15 @@ _CHANGE = re.compile(r"salt/presence/change new=(?P<new>\[.*?\]) lost=(?P<lost>\
 def eval_list(text: str) -> list[str]:
     """The ids of a label's ``['a', 'b']``."""
     return re.findall(r"'([^']*)'", text)
+
+
+def _end(run: RecordedRun) -> int:
+    """Where the run ends: at the runner's last sentinel (fired after the last step, it
+    gives the recording a definite end); what straggles in after it is not compared."""
+    for index in range(len(run.events) - 1, -1, -1):
+        if run.events[index].tag.startswith(SYNC_PREFIX):
+            return index
+    return len(run.events)
 
 
 def _all_str(values: list[Any]) -> bool:

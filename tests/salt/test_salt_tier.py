@@ -1,0 +1,75 @@
+"""The real-Salt tier: presence and keys run live on a real salt-master and salt-minions
+every time, and are compared with the committed real-Salt recordings (goldens/, made by
+``make salt-goldens``), so neither the goldens nor the normalising can drift from real
+Salt unnoticed; then saltsim's runs are compared with the goldens, differences declared in
+the scenario files allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from saltsim._cli_scenario import find_scenario
+from saltsim.scenario import load_scenario, read_record
+from saltsim.scenario.diff import render_text
+from saltsim.scenario.diff_run import diff_runs
+from saltsim.testbed.base import TestbedError
+
+pytestmark = [pytest.mark.salt, pytest.mark.docker]
+
+GOLDENS = Path(__file__).parent / "goldens"
+START_3008 = [
+    "salt/auth",
+    "minion/refresh/{m}",
+    "minion_start",
+    "resource/refresh/{m}",
+    "salt/minion/{m}/start",
+]
+
+
+@pytest.fixture(scope="module")
+def salt_image(docker_engine: None) -> str:
+    from saltsim.testbed.salt_image import ensure_salt_image
+
+    return ensure_salt_image(log=lambda _line: None)
+
+
+def test_a_salt_master_that_cannot_start_fails_at_once_with_its_logs(salt_image: str) -> None:
+    from saltsim.testbed.salt_backend import SaltTestbed
+
+    bed = SaltTestbed(
+        master_options={"publish_port": "not-a-port"},
+        image=salt_image,
+        start_timeout=60,
+        say=lambda _line: None,
+    )
+    with pytest.raises(TestbedError, match="salt-master container exited"):
+        bed.start()
+
+
+def _start_order(run: Any, minion: str) -> list[str]:
+    wanted = {t.format(m=minion) for t in START_3008}
+    return [
+        e.tag
+        for e in run.events
+        if e.tag in wanted
+        and (e.tag != "salt/auth" or e.data.get("id") == minion)
+        and (e.tag != "minion_start" or e.data.get("id") == minion)
+    ][:5]
+
+
+@pytest.mark.parametrize("name", ["presence", "keys"])
+def test_live_real_salt_matches_its_golden(
+    name: str, salt_image: str, scenario: Callable[..., Any]
+) -> None:
+    outcome = scenario(name, backend="salt")
+    run = outcome.run
+    assert run.lost == 0 and run.backend == "salt"
+    assert _start_order(run, "m1") == [t.format(m="m1") for t in START_3008]
+    loaded = load_scenario(find_scenario(name))
+    golden = read_record(GOLDENS / f"{name}-3008.jsonl")
+    result = diff_runs(loaded, golden, run)
+    assert result.ok, render_text(result)
