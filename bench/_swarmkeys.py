@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from saltsim.crypto import KeyPair
+from saltsim.private import private_dir
 
 __all__ = ["default_keys_dir", "ensure_keys", "missing_keys"]
 
@@ -42,7 +43,7 @@ def ensure_keys(keys_dir: Path, ids: list[str], workers: int = 2) -> tuple[int, 
     todo = missing_keys(keys_dir, ids)
     if not todo:
         return 0, 0.0
-    keys_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(keys_dir)  # 0700: these are private keys, even if only a bench's
     began = time.monotonic()
     print(
         f"generating {len(todo)} RSA-2048 key pairs into {keys_dir} "

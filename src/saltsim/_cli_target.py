@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
-from saltsim.config import ENV_PREFIX, bus_ipc_addresses, load_config
+from saltsim.config import ENV_PREFIX, bus_ipc_addresses, default_sock_dir, load_config
 from saltsim.curve import CurveClient
 from saltsim.private import default_base
 
@@ -31,6 +33,8 @@ __all__ = [
     "default_client_key",
     "names_a_master",
 ]
+
+log = logging.getLogger(__name__)
 
 _WILDCARDS = ("", "0.0.0.0", "::", "*")
 
@@ -101,24 +105,57 @@ def names_a_master(args: argparse.Namespace) -> bool:
     )
 
 
+def _local_sock_dir(environ: Mapping[str, str]) -> str:
+    """This machine's master's sock_dir as ``MasterConfig`` derives it from the environment
+    (``SALTSIM_SOCK_DIR``, else beside ``SALTSIM_PKI_DIR``, else the per-user default),
+    without importing the master (a minion image has none)."""
+    if sock_dir := environ.get(f"{ENV_PREFIX}SOCK_DIR"):
+        return sock_dir
+    if pki_dir := environ.get(f"{ENV_PREFIX}PKI_DIR"):
+        return str(Path(pki_dir).parent / "sock")
+    return str(default_sock_dir(environ))
+
+
 def bus_target(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> BusTarget:
     """Precedence: defaults < the master's config file < ``SALTSIM_*`` < the command line.
 
-    A master named (``--master``, ``SALTSIM_MASTER``, or only bus ports: 127.0.0.1) means
-    TCP; otherwise the ipc sockets of the master that ``-c`` or the environment configures.
+    ``-c`` names this machine's master: its ipc sockets, or its TCP ports on its interface
+    when ``--master`` or a bus port is given too. Without ``-c``, a master named
+    (``--master``, ``SALTSIM_MASTER``, or only a bus port: 127.0.0.1) means TCP; else the
+    ipc sockets of the master the environment configures.
     """
-    from saltsim_master.config import MasterConfig
-
     environ = os.environ if env is None else env
-    cfg = load_config(MasterConfig, getattr(args, "config", None) or None, env=environ)
-    master = args.master
-    if master is None and (args.bus_pub_port or args.bus_pull_port):
-        master = environ.get(f"{ENV_PREFIX}MASTER") or connectable(cfg.interface)
-    return load_config(
-        BusTarget,
-        env=environ,
-        master=master,
-        bus_pub_port=args.bus_pub_port or cfg.bus_pub_port,
-        bus_pull_port=args.bus_pull_port or cfg.bus_pull_port,
-        sock_dir=cfg.sock_dir,
-    )
+    ports_given = bool(args.bus_pub_port or args.bus_pull_port)
+    if getattr(args, "config", None):
+        from saltsim_master.config import MasterConfig
+
+        cfg = load_config(MasterConfig, args.config, env=environ)
+        master = args.master or (connectable(cfg.interface) if ports_given else "")
+        target = load_config(
+            BusTarget,
+            env=environ,
+            master=master,
+            bus_pub_port=args.bus_pub_port or cfg.bus_pub_port,
+            bus_pull_port=args.bus_pull_port or cfg.bus_pull_port,
+            sock_dir=cfg.sock_dir,
+        )
+    else:
+        master = args.master
+        if master is None and ports_given and f"{ENV_PREFIX}MASTER" not in environ:
+            master = "127.0.0.1"
+        target = load_config(
+            BusTarget,
+            env=environ,
+            master=master,
+            bus_pub_port=args.bus_pub_port,
+            bus_pull_port=args.bus_pull_port,
+            sock_dir=_local_sock_dir(environ),
+        )
+    if target.master and not target.bus_server_key:
+        log.warning(
+            "no SALTSIM_BUS_SERVER_KEY: reaching %s's bus without CURVE, which only a master "
+            "with bus_remote: plain lets in (compose's master wants keys: see the header of "
+            "docker-compose.yml)",
+            target.master,
+        )
+    return target

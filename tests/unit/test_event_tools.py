@@ -132,7 +132,7 @@ def test_bus_target_precedence_defaults_env_file_arguments(tmp_path: Path) -> No
     # no master named: this machine's master, over ipc:// in its (private) sock_dir
     local = bus_target(target_args(), env={})
     assert (local.master, local.curve) == ("", None)
-    assert (local.pull, local.pub) == bus_ipc_addresses(default_sock_dir())
+    assert (local.pull, local.pub) == bus_ipc_addresses(default_sock_dir({}))
     # in the master container: its pki_dir's sibling sock dir, still ipc
     inside = bus_target(target_args(), env={"SALTSIM_PKI_DIR": "/var/lib/saltsim/master/pki"})
     assert inside.pub == "ipc:///var/lib/saltsim/master/sock/master_event_pub.ipc"

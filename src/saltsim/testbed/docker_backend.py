@@ -370,7 +370,9 @@ class DockerTestbed(BusPorts):
     ) -> None:
         """``count`` minions ``prefix-1..N`` in one container. ``keys_dir``, a folder on
         the engine's host, is mounted as the key cache so keys made once are reused
-        (benchmarks; it assumes the engine runs on this host)."""
+        (benchmarks; it assumes the engine runs on this host). The container then runs as
+        this user: the keys are 0600 files of ours, and a minion refuses a private key
+        owned by anyone else (root included)."""
         assert self._images is not None
         handle = f"swarm-{prefix}"
         mounts = {keys_dir: {"bind": _SWARM_KEYS, "mode": "rw"}} if keys_dir else {}
@@ -392,6 +394,7 @@ class DockerTestbed(BusPorts):
             labels={SESSION_LABEL: self.session, MINION_LABEL: handle},
             network=self._network().name,
             volumes=mounts,
+            user=f"{os.getuid()}:{os.getgid()}" if keys_dir else None,
         )
 
     def scale(self, service: str, replicas: int) -> list[str]:
