@@ -63,14 +63,13 @@ class _Container:
 
 
 def test_cmd_builds_salts_command_line_per_target_type_and_kwargs() -> None:
-    box = _Container(b'{"web1": true}')
+    box = _Container(b'{\n  "web1": true\n}\n{\n  "web2": false\n}\n')
     returns, _ = SaltCli(box).cmd(["web2", "db1"], "test.arg", [1, "two"], {"k": "v"}, "list", 5)
-    assert returns == {"web1": True}
+    assert returns == {"web1": True, "web2": False}
     assert box.argv[0] == [
         "salt",
         "--out",
         "json",
-        "--static",
         "-t",
         "5",
         "-L",

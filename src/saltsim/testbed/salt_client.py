@@ -41,6 +41,29 @@ def cli_arg(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _documents(text: str) -> Any:
+    """The JSON salt printed: one document, or (``salt`` without ``--static``) one per
+    minion, merged; the text itself if it is not JSON."""
+    decoder = json.JSONDecoder()
+    found: list[Any] = []
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError:
+            return text
+        found.append(value)
+        position = end
+        while position < len(text) and text[position].isspace():
+            position += 1
+    if not found:
+        return None
+    if len(found) > 1 and all(isinstance(v, dict) for v in found):
+        return {k: v for item in found for k, v in item.items()}
+    return found[0]
+
+
 class SaltCli:
     """Salt's command lines in one container (``container``: a docker SDK container)."""
 
@@ -63,12 +86,7 @@ class SaltCli:
         stderr = (out[1] or b"").decode(errors="replace")
         if code not in ok_codes:
             raise MasterError(f"`{' '.join(argv)}` exited {code}: {(stderr or stdout)[-2000:]}")
-        if not stdout.strip():
-            return None
-        try:
-            return json.loads(stdout)
-        except json.JSONDecodeError:  # salt prints one JSON document per minion with --static off
-            return stdout
+        return _documents(stdout)
 
     def key(self, fun: str, match: str = "*", **flags: Any) -> dict[str, list[str]]:
         """``list``: the ids per state; ``accept``/``reject``/``delete``: salt-key -y."""
@@ -94,11 +112,12 @@ class SaltCli:
         tgt_type: str = "glob",
         timeout: float | None = None,
     ) -> tuple[dict[str, Any], list[str]]:
-        """``salt --static --out json``: the returns by id (and no ``expected`` list: the
-        salt CLI does not print it)."""
+        """``salt --out json``: the returns by id (and no ``expected`` list: the salt CLI
+        does not print it). Not ``--static``: in 3008 that runs the job as a 100% batch
+        (a test.ping job first, then the job under salt/batch/* events)."""
         target = ",".join(tgt) if isinstance(tgt, list) else tgt
         wait = int(max(1, round(timeout or self.timeout)))
-        argv = ["salt", "--out", "json", "--static", "-t", str(wait), *_TGT_FLAGS[tgt_type]]
+        argv = ["salt", "--out", "json", "-t", str(wait), *_TGT_FLAGS[tgt_type]]
         argv += [target, fun, *map(cli_arg, arg or [])]
         argv += [f"{key}={cli_arg(value)}" for key, value in (kwarg or {}).items()]
         # salt exits 1 when a minion did not answer or a function failed, 2 when no
