@@ -13,7 +13,7 @@ What differs by chance or by design between two runs of one scenario is taken ou
   union of its changes: how minions acting at once fall into ticks is timing) and the
   ``salt/presence/present`` of its last change's tick (unchanged ticks are timing), and
   a ``salt/auth``
-  pend after a pend of the same id (retries every acceptance_wait_time);
+  pend after a pend of the same id, in any step (retries every acceptance_wait_time);
 - presence and target lists are sets: sorted.
 
 Each remaining event becomes a ``label`` (its tag, plus what tells two events of that tag
@@ -152,7 +152,7 @@ def normalise(run: RecordedRun, steps: list[tuple[str, str]]) -> NormRun:
             segments[-1].name += f" + {name}"
         segment_of.append(len(segments) - 1)
     shapes: dict[str, Shape] = {}
-    last_auth: dict[tuple[int, str], str] = {}
+    last_auth: dict[str, str] = {}  # id -> the act of its last salt/auth
     after_change: NormStep | None = None  # the segment of a change whose present is due
     kept = 0
     pairs = list(zip(run.events, _step_of(run), strict=True))[: _end(run)]
@@ -167,7 +167,7 @@ def normalise(run: RecordedRun, steps: list[tuple[str, str]]) -> NormRun:
         segment = segments[segment_of[owner] if owner >= 0 else 0]
         who = _concerns(tag, data, ids) if not tag.startswith("salt/presence/") else None
         if tag == "salt/auth":
-            key = (segment.index, str(data.get("id")))
+            key = str(data.get("id"))  # a pend retry repeats, whichever step it falls in
             if data.get("act") == "pend" and last_auth.get(key) == "pend":
                 continue
             last_auth[key] = str(data.get("act"))
