@@ -17,11 +17,14 @@ a restart) or that Salt's publisher dropped is invisible here.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import uuid
 from typing import Any
 
 import salt.config
 import salt.utils.event
+import salt.version
 import zmq
 
 from saltsim.stamp import Stamper
@@ -73,7 +76,14 @@ class Bridge:
             event = self._connect()
             if event is None:
                 return
-            self._publish(pub, BUS_START_TAG, {"source": "saltsim_saltbridge"})
+            # As saltsim's bus announces itself (bus_id: this incarnation; a listener and
+            # the scenarios tell restarts apart by it).
+            announce = {
+                "bus_id": uuid.uuid4().hex,
+                "pid": os.getpid(),
+                "salt": salt.version.__version__,
+            }
+            self._publish(pub, BUS_START_TAG, {**announce, "source": "saltsim_saltbridge"})
             log.info("bridge: subscribed to Salt's bus; publishing on %s", self.pub_address)
             firer.start()
             while not self._stop.is_set():
