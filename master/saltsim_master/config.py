@@ -35,7 +35,7 @@ class MasterConfig:
     bus_curve_clients: list[str] = dataclasses.field(default_factory=list)
     bus_pub_port: int = 4512  # event bus PUB (listeners), with bus_remote
     bus_pull_port: int = 4513  # event bus PULL (firers), with bus_remote
-    dialect: str = "3008"  # "3008" or "3006": every payload difference of EVENTS.md
+    dialect: str = "3008"  # "3008" or "3006": every payload difference of docs/EVENTS.md
     auto_accept: bool = False
     open_mode: bool = False  # accept every key, even one that differs from the stored key
     max_minions: int = 0  # 0: no limit
@@ -60,6 +60,10 @@ class MasterConfig:
     # saltsim only: a new bus holds its events (queued) until a first listener subscribes,
     # at most this long, so a recorder rejoining a restarted master misses nothing. 0: off.
     bus_hold: float = 0.0
+    # saltsim only: refuse a minion's single-tag event (event.send) under a tag of Salt's
+    # MINION_EVENT_BLACKLIST. Off, as Salt 3008: only the batched form is filtered, so a
+    # minion can put e.g. salt/key on the bus (docs/EVENTS.md "Minion events").
+    refuse_reserved_minion_tags: bool = False
     # The REST API (salt-api's rest_cherrypy): HTTPS with a self-signed certificate made at
     # the first start in pki_dir (api.crt, api.key) and reused; plain HTTP only when api_ssl
     # is off, because logins and tokens travel in it.

@@ -36,7 +36,7 @@ from saltsim_master.config import MasterConfig
 from saltsim_master.failures import Failures
 from saltsim_master.jobs import JidMaker, Job, JobCache
 from saltsim_master.keyactions import KeyActions
-from saltsim_master.keys import KeyStore
+from saltsim_master.keys import KeyStore, valid_id
 from saltsim_master.minionreq import MinionRequests
 from saltsim_master.reqserver import Refused, RequestEdge
 from saltsim_master.runners import RunnerError, run_runner
@@ -99,6 +99,9 @@ class Master:
         self.grains: dict[str, dict[Any, Any]] = cache.load_all(self.grains_dir)
         self.client_token = _load_token(Path(config.pki_dir))
         self.edge = RequestEdge(self.sessions, config.max_load_size, self.client_token)
+        self.edge.signs_in_again = lambda minion_id: (
+            valid_id(minion_id) and self.keys.state(minion_id) == "accepted"
+        )
         self.failures = Failures(self.edge)
         self.auth = Authenticator(config, self.keys, self.sessions, self.fire)
         self.key_actions = KeyActions(self)
@@ -398,10 +401,8 @@ class Master:
         # and this PUB is used only to publish jobs: without this, a master whose minions
         # come and go between jobs grows ~14 KB per reconnect (bench-churn found it).
         self._pub.getsockopt(zmq.EVENTS)
-        if self.rotation_due:
-            self.rotation_due = False
-            self.sessions.rotate_publish_key()
-            self.fire("key", {"rotate_aes_key": True})
+        # Salt's maintenance loop runs handle_presence before handle_key_rotate, so a
+        # tick's presence events come before its `key` rotation event.
         accepted = set(self.keys.list("accepted"))
         connected = self.sessions.connected(self.config.heartbeat_timeout) & accepted
         if self.config.presence_events:
@@ -410,6 +411,10 @@ class Master:
                 self.fire("salt/presence/change", {"new": new, "lost": lost})
             self.fire("salt/presence/present", {"present": sorted(connected)})
         self.present = connected
+        if self.rotation_due:
+            self.rotation_due = False
+            self.sessions.rotate_publish_key()
+            self.fire("key", {"rotate_aes_key": True})
 
     def connected(self) -> set[str]:
         accepted = set(self.keys.list("accepted"))

@@ -1,4 +1,9 @@
-"""What an authenticated minion may ask: heartbeat, pillar, events, returns, goodbye."""
+"""What an authenticated minion may ask: heartbeat, pillar, resources, events, returns, goodbye.
+
+Every load comes from the network: each handler checks the types of what it reads and
+raises ``Refused`` (answered, counted) for anything else, so one bad request costs one
+refusal, never the master.
+"""
 
 from __future__ import annotations
 
@@ -14,24 +19,41 @@ from saltsim_master.sessions import Session
 if TYPE_CHECKING:
     from saltsim_master.master import Master
 
-__all__ = ["RESERVED_TAGS", "MinionRequests"]
+__all__ = ["MINION_EVENT_BLACKLIST", "MinionRequests", "reserved"]
 
-# Tags only the master may fire (EVENTS.md), plus saltsim's own bus tags.
-RESERVED_TAGS = (
-    "salt/job/*/new",
+# Salt 3008's MINION_EVENT_BLACKLIST (salt/daemons/masterapi.py): tags only the master may
+# fire. Salt applies it to the batched form of _minion_event only; the single-tag form
+# (event.send) is fired whatever the tag, unless refuse_reserved_minion_tags is on.
+MINION_EVENT_BLACKLIST = (
     "salt/job/*/publish",
+    "salt/job/*/new",
+    "salt/job/*/return",
     "salt/key",
-    "salt/key/*",
     "salt/cloud/*",
     "salt/run/*",
+    "salt/cluster/*",
     "salt/wheel/*/new",
-    "saltsim/*",
+    "salt/wheel/*/return",
 )
-_JID = re.compile(r"^\d{20}$")
+# saltsim's own bus tags (saltsim/bus/start announces a restart to every listener): a
+# minion that could fire them would fake a restart, so they are refused in both forms.
+# Salt has no such tags, so this hides nothing Salt would show.
+_SALTSIM_TAGS = "saltsim/*"
+_JID = re.compile(r"\d{20}")  # used with fullmatch: "$" would let a trailing newline in
+_MAX_BATCH = 1000  # events in one batched _minion_event
 
 
 def reserved(tag: str) -> bool:
-    return any(fnmatch.fnmatchcase(tag, pattern) for pattern in RESERVED_TAGS)
+    """A tag in Salt's MINION_EVENT_BLACKLIST (fnmatch, as Salt's valid_minion_tag)."""
+    return any(fnmatch.fnmatchcase(tag, pattern) for pattern in MINION_EVENT_BLACKLIST)
+
+
+def _tag(value: Any, what: str = "event tag") -> str:
+    if not isinstance(value, str) or not value:
+        raise Refused("bad load", f"{what} must be a non-empty string")
+    if fnmatch.fnmatchcase(value, _SALTSIM_TAGS):
+        raise Refused("reserved tag", f"minions may not fire saltsim's own tag {value!r}")
+    return value
 
 
 class MinionRequests:
@@ -39,7 +61,7 @@ class MinionRequests:
         self.master = master
 
     def handle(self, session: Session, load: dict[str, Any]) -> dict[str, Any]:
-        cmd = load["cmd"]
+        cmd = load.get("cmd")
         minion_id = session.minion_id
         if cmd == "_heartbeat":
             return {"ok": True}
@@ -48,45 +70,97 @@ class MinionRequests:
             return {"ok": True}
         if cmd == "_pillar":
             return self._pillar(minion_id, load)
+        if cmd == "_register_resources":
+            return self._register_resources(minion_id, load)
         if cmd == "_minion_event":
             return self._event(minion_id, load)
         if cmd == "_return":
             return self._return(minion_id, load)
         raise Refused("unknown cmd", f"unknown cmd {cmd!r}")
 
+    def _fire(self, tag: str, data: dict[str, Any]) -> None:
+        try:
+            self.master.fire(tag, data)
+        except FrameError as exc:  # a payload msgpack cannot carry, a tag with "\n\n"
+            raise Refused("bad load", str(exc)) from exc
+
     def _pillar(self, minion_id: str, load: dict[str, Any]) -> dict[str, Any]:
-        """The minion's start-up data refresh: cache its grains, fire the refresh events."""
+        """The minion's data refresh (at start-up, and salt-call's): cache its grains."""
         grains = load.get("grains")
-        if isinstance(grains, dict):
+        if grains is not None and not isinstance(grains, dict):
+            raise Refused("bad load", "grains must be a map")
+        if grains is not None:
             self.master.save_grains(minion_id, grains)
         self.master.fire(f"minion/refresh/{minion_id}", {"Minion data cache refresh": minion_id})
-        if self.master.config.dialect == "3008":
-            self.master.fire(f"resource/refresh/{minion_id}", {"Resource cache refresh": minion_id})
         return {"ok": True, "pillar": {}}
 
+    def _register_resources(self, minion_id: str, load: dict[str, Any]) -> dict[str, Any]:
+        """A 3008 minion's resources, sent after minion_start: the resource cache refresh.
+        A 3006 master has no such request; saltsim's answers it and fires nothing."""
+        if not isinstance(load.get("resources", {}), dict):
+            raise Refused("bad load", "resources must be a map")
+        if self.master.config.dialect == "3008":
+            self.master.fire(f"resource/refresh/{minion_id}", {"Resource cache refresh": minion_id})
+        return {"ok": True}
+
     def _event(self, minion_id: str, load: dict[str, Any]) -> dict[str, Any]:
-        tag = load.get("tag")
-        if not isinstance(tag, str) or not tag:
-            raise Refused("bad load", "event tag must be a non-empty string")
-        if reserved(tag):
+        if "events" in load:
+            return self._batch(minion_id, load)
+        tag = _tag(load.get("tag"))
+        if self.master.config.refuse_reserved_minion_tags and reserved(tag):
             raise Refused("reserved tag", f"minions may not fire {tag!r}")
+        ts = load.get("ts", int(time.time()))
+        if not isinstance(ts, int | float) or isinstance(ts, bool):
+            raise Refused("bad load", "ts must be a number")
+        pretag = load.get("pretag")
+        if pretag is not None and not isinstance(pretag, str):
+            raise Refused("bad load", "pretag must be a string or null")
+        # Salt fires the load as the minion sent it, with the id its session proved.
         data = {
             "id": minion_id,
             "cmd": "_minion_event",
-            "pretag": load.get("pretag"),
+            "pretag": pretag,
             "data": load.get("data"),
             "tag": tag,
-            "ts": load.get("ts", int(time.time())),
+            "ts": ts,
         }
-        try:
-            self.master.fire(tag, data)
-        except FrameError as exc:
-            raise Refused("bad load", str(exc)) from exc
+        self._fire(tag, data)
         return {"ok": True}
+
+    def _batch(self, minion_id: str, load: dict[str, Any]) -> dict[str, Any]:
+        """The batched form (``{"events": [{"tag", "data"}, ...]}``, what a syndic or a
+        minion's event forwarding sends): each event's data under its tag, unwrapped, the
+        blacklisted tags dropped; with a ``pretag``, each also under ``<pretag>/<tag>``
+        first, blacklisted or not (Salt's order)."""
+        events, pretag = load.get("events"), load.get("pretag")
+        if not isinstance(events, list) or len(events) > _MAX_BATCH:
+            raise Refused("bad load", f"events must be a list of at most {_MAX_BATCH}")
+        if pretag is not None and (not isinstance(pretag, str) or not pretag):
+            raise Refused("bad load", "pretag must be a non-empty string or null")
+        checked: list[tuple[str, dict[str, Any]]] = []
+        for event in events:
+            if not isinstance(event, dict):
+                raise Refused("bad load", "each batched event must be a map")
+            data = event.get("data", event)
+            if not isinstance(data, dict):
+                raise Refused("bad load", "each batched event's data must be a map")
+            checked.append((_tag(event.get("tag")), data))
+        fired = dropped = 0
+        for tag, data in checked:
+            if pretag is not None:
+                self._fire(f"{pretag}/{tag}", data)
+            if reserved(tag):
+                dropped += 1
+                continue
+            self._fire(tag, data)
+            fired += 1
+        return {"ok": True, "fired": fired, "dropped": dropped}
 
     def _return(self, minion_id: str, load: dict[str, Any]) -> dict[str, Any]:
         jid = load.get("jid")
-        if not isinstance(jid, str) or not _JID.match(jid):
+        if jid == "req":
+            return self._standalone_return(minion_id, load)
+        if not isinstance(jid, str) or not _JID.fullmatch(jid):
             raise Refused("bad load", f"return for an invalid jid {jid!r}")
         job = self.master.jobs.get(jid)
         ret = {
@@ -94,16 +168,58 @@ class MinionRequests:
             "id": minion_id,
             "success": bool(load.get("success", False)),
             "return": load.get("return"),
-            "retcode": load.get("retcode", 0),
+            "retcode": _retcode(load),
             "jid": jid,
             "fun": load.get("fun"),
-            "fun_args": load.get("fun_args", []),
-            "user": job.load.get("user", "root") if job else load.get("user", "root"),
-            "ts": load.get("ts", time.time()),
+            "fun_args": _fun_args(load),
+            "user": job.load.get("user", "root") if job else "root",
+            "ts": _ts(load),
         }
-        try:
-            self.master.fire(f"salt/job/{jid}/ret/{minion_id}", ret)
-        except FrameError as exc:
-            raise Refused("bad load", str(exc)) from exc
+        self._fire(f"salt/job/{jid}/ret/{minion_id}", ret)
         self.master.record_return(minion_id, ret)
         return {"ok": True}
+
+    def _standalone_return(self, minion_id: str, load: dict[str, Any]) -> dict[str, Any]:
+        """salt-call's return (``jid: "req"``): the master makes the jid and, as Salt's
+        store_job, targets it at the minion itself; no ``new`` was ever fired for it."""
+        fun_args = _fun_args(load)
+        ret = {
+            "cmd": "_return",
+            "id": minion_id,
+            "jid": self.master.make_jid(),
+            "return": load.get("return"),
+            "retcode": _retcode(load),
+            "fun": load.get("fun"),
+            "fun_args": fun_args,
+            "arg": fun_args,
+            "tgt": minion_id,
+            "tgt_type": "glob",
+            "ts": _ts(load),
+        }
+        if not isinstance(ret["fun"], str):
+            raise Refused("bad load", "a return needs fun (a string)")
+        self._fire(f"salt/job/{ret['jid']}/ret/{minion_id}", ret)
+        return {"ok": True, "jid": ret["jid"]}
+
+
+def _fun_args(load: dict[str, Any]) -> list[Any]:
+    value = load.get("fun_args", [])
+    if not isinstance(value, list):
+        raise Refused("bad load", "fun_args must be a list")
+    return value
+
+
+def _retcode(load: dict[str, Any]) -> int:
+    value = load.get("retcode", 0)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Refused("bad load", "retcode must be an integer")
+    return value
+
+
+def _ts(load: dict[str, Any]) -> int:
+    """The minion's integer ``ts`` (Salt stamps ``int(time.time())``); one sent as a
+    float is truncated rather than refused."""
+    value = load.get("ts", time.time())
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise Refused("bad load", "ts must be a number")
+    return int(value)

@@ -10,6 +10,7 @@ import hmac
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from saltsim.crypto import CryptoError
@@ -37,6 +38,9 @@ class RequestEdge:
     def __init__(self, sessions: Sessions, max_load_size: int, client_token: str) -> None:
         self.sessions = sessions
         self.max_load_size = max_load_size
+        # Whether an id without a session may sign in again (its key is accepted); None:
+        # every such request is told to sign in again.
+        self.signs_in_again: Callable[[str], bool] | None = None
         self.client_token = client_token
         self.refused: Counter[str] = Counter()
         self._logged: set[str] = set()
@@ -80,6 +84,15 @@ class RequestEdge:
         minion_id = envelope.get("id")
         session = self.sessions.get(minion_id) if isinstance(minion_id, str) else None
         if session is None:
+            # Only a minion whose key is accepted is told to sign in again (after a master
+            # restart); one whose key was deleted or rejected is told to keep quiet, as a
+            # real minion that has no request to make until a publication fails to decrypt.
+            if self.signs_in_again is not None and not (
+                isinstance(minion_id, str) and self.signs_in_again(minion_id)
+            ):
+                raise Refused(
+                    "no key", "no accepted key; wait for a publication", rid=rid, quiet=True
+                )
             raise Refused("no session", "not authenticated; sign in again", rid=rid, reauth=True)
         try:
             opened = session.cipher.open(load, session.minion_id.encode())

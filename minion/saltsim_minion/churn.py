@@ -8,8 +8,8 @@ by a deadline:
    is loaded once per id) signs in with ``_auth`` until accepted (``salt/auth``
    accept, a new request key and session on the master; the SUB socket connects to
    the publish port as on every sign-in);
-2. its start-up, as ``Minion.run`` does it: ``_pillar`` (the master fires the
-   refresh events), then ``minion_start`` and ``salt/minion/<id>/start``;
+2. its start-up, as ``Minion.run`` does it (``Minion.start_loads``): ``_pillar``,
+   ``minion_start``, on 3008 ``_register_resources``, then ``salt/minion/<id>/start``;
 3. a graceful goodbye (``_disconnect``: the master marks the session closed, so the
    next presence tick counts it out), then both sockets are closed.
 
@@ -151,11 +151,8 @@ class ChurningSwarm:
         minion = Minion(self.configs[minion_id], ctx, self.keys[minion_id])
         try:
             await minion.sign_in()
-            await _ok(minion, {"cmd": "_pillar", "grains": minion.grains})
-            text = f"Minion {minion_id} started at {time.asctime()}"
-            for tag in ("minion_start", f"salt/minion/{minion_id}/start"):
-                event = {"cmd": "_minion_event", "tag": tag, "data": text, "pretag": None}
-                await _ok(minion, {**event, "ts": int(time.time())})
+            for load in minion.start_loads():
+                await _ok(minion, load)
             await _ok(minion, {"cmd": "_disconnect"})
         finally:
             minion.close()

@@ -7,6 +7,7 @@ non-zero ``retcode`` returns ``Outcome``.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from saltsim_minion.minion import Minion
 
-__all__ = ["FUNCTIONS", "Outcome", "execute"]
+__all__ = ["FUNCTIONS", "Outcome", "event_data", "execute"]
 
 
 @dataclass
@@ -33,7 +34,8 @@ async def test_echo(minion: Minion, text: Any) -> Any:
 
 
 async def test_arg(minion: Minion, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    return {"args": list(args), "kwargs": kwargs}
+    # As Salt's test.arg: the publication's __pub_* keywords are not the caller's.
+    return {"args": list(args), "kwargs": {k: v for k, v in kwargs.items() if k[:2] != "__"}}
 
 
 async def test_sleep(minion: Minion, length: Any = 1) -> bool:
@@ -82,10 +84,19 @@ async def cmd_run(minion: Minion, cmd: str, **kwargs: Any) -> Outcome:
     return Outcome(f"/bin/sh: 1: {name}: not found", 127)
 
 
+def event_data(data: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Salt's event.send folds its keyword arguments (the publication's ``__pub_*`` among
+    them) into the event data; the ``data`` map wins over them."""
+    payload = dict(kwargs)
+    if isinstance(data, dict):
+        payload.update(data)
+    elif data is not None:
+        payload["data"] = data  # saltsim keeps a non-map data (Salt drops it)
+    return payload
+
+
 async def event_send(minion: Minion, tag: str, data: Any = None, **kwargs: Any) -> bool:
-    payload = dict(data) if isinstance(data, dict) else ({} if data is None else {"data": data})
-    payload.update(kwargs)
-    return await minion.fire_master(payload, str(tag))
+    return await minion.fire_master(event_data(data, kwargs), str(tag))
 
 
 Function = Callable[..., Awaitable[Any]]
@@ -110,12 +121,22 @@ def split_args(arg: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     return list(arg), {}
 
 
-async def execute(minion: Minion, fun: str, arg: list[Any]) -> tuple[Any, int, bool]:
-    """``(return, retcode, success)`` as a Salt minion reports them."""
+def _takes_kwargs(function: Function) -> bool:
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(function).parameters.values())
+
+
+async def execute(
+    minion: Minion, fun: str, arg: list[Any], pub: dict[str, Any] | None = None
+) -> tuple[Any, int, bool]:
+    """``(return, retcode, success)`` as a Salt minion reports them. As Salt's
+    load_args_and_kwargs, a function that takes ``**kwargs`` also receives each key of
+    the publication ``pub`` as ``__pub_<key>``."""
     function = FUNCTIONS.get(fun)
     if function is None:
         return f"'{fun}' is not available.", 254, False
     args, kwargs = split_args(arg)
+    if pub is not None and _takes_kwargs(function):
+        kwargs.update({f"__pub_{key}": value for key, value in pub.items()})
     try:
         value = await function(minion, *args, **kwargs)
     except TypeError as exc:

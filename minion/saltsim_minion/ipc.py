@@ -1,9 +1,9 @@
 """The minion's local event socket (Salt's minion IPC, as ``salt-call event.send`` uses it).
 
-A local process asks the minion to fire an event; the minion sends it to the master as
-its own authenticated ``_minion_event`` (the same path as the ``event.send`` execution
-function), so the master wraps it and refuses reserved tags, and the caller gets the
-master's verdict. Protocol and socket location: ``saltsim.minionipc``.
+A local process asks the minion to fire an event; the minion makes the requests a
+``salt-call event.send`` makes (``saltcall.py``: sign-in, data refresh, the event as its
+own authenticated ``_minion_event``, the return under a jid of its own), and the caller
+gets the master's verdict. Protocol and socket location: ``saltsim.minionipc``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import zmq.asyncio
 from saltsim.errors import FrameError
 from saltsim.minionipc import parse_request
 from saltsim.wire import encode_data
+from saltsim_minion import saltcall
 
 if TYPE_CHECKING:
     from saltsim_minion.minion import Minion
@@ -95,18 +96,22 @@ class LocalEvents:
     async def _fire(self, body: bytes) -> dict[str, Any]:
         minion_id = self.minion.config.id
         try:
-            tag, data = parse_request(body)
+            tag, data, fun_args = parse_request(body)
         except FrameError as exc:
             return {"ok": False, "error": f"bad request: {exc}"}
         if not self.minion.started.is_set():
             return {"ok": False, "error": f"minion {minion_id} is not signed in to its master yet"}
+        if not self.minion.awake:
+            # salt-call would pend at its sign-in: refuse rather than make the daemon pend
+            return {"ok": False, "error": f"the master holds no accepted key for {minion_id}"}
         try:
-            answer = await self.minion.send_event(data, tag)
+            config = self.minion.config
+            # bounded: a key deleted meanwhile would keep the sign-in pending for ever
+            async with asyncio.timeout(4 * config.request_timeout + config.acceptance_wait_time):
+                answer = await saltcall.event_send(self.minion, tag, data, fun_args)
         except TimeoutError:
             master = self.minion.config.address(self.minion.config.master_port)
             return {"ok": False, "error": f"no answer from the master at {master}"}
-        except Exception as exc:  # a lost session, a rejected key: tell the caller
+        except Exception as exc:  # a refusal, a lost session, a rejected key: tell the caller
             return {"ok": False, "error": f"the master did not take the event: {exc}"}
-        if not answer.get("ok"):
-            return {"ok": False, "error": f"the master refused it: {answer.get('error')}"}
-        return {"ok": True, "id": minion_id}
+        return {"ok": True, "id": minion_id, "jid": answer.get("jid")}

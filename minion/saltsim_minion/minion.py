@@ -45,6 +45,12 @@ class _Reauth(Exception):
     """The master no longer knows this minion's session."""
 
 
+class _Quiet(_Reauth):
+    """The master holds no accepted key for this minion (deleted or rejected): a real
+    minion makes no request of its own until a publication fails to decrypt, so neither
+    does this one; its heartbeats stop until it signs in again."""
+
+
 class Minion:
     def __init__(
         self, config: MinionConfig, context: zmq.asyncio.Context, keys: KeyPair | None = None
@@ -65,6 +71,10 @@ class Minion:
         self._sub: zmq.asyncio.Socket | None = None
         self._reader: asyncio.Task[None] | None = None
         self._auth_lock = asyncio.Lock()
+        # Set while the master holds this minion's session; heartbeats wait on it, so a
+        # minion whose key was deleted goes quiet (the heartbeat is saltsim's, not Salt's,
+        # and must not make the bus show a sign-in that a real minion would not make).
+        self._awake = asyncio.Event()
         self._jobs: set[asyncio.Task[Any]] = set()
 
     def _grains(self) -> dict[str, Any]:
@@ -83,6 +93,11 @@ class Minion:
         }
         base.update(self.config.grains)
         return base
+
+    @property
+    def awake(self) -> bool:
+        """False while the master holds no accepted key for this minion (see ``_Quiet``)."""
+        return self._awake.is_set()
 
     # -- sockets --------------------------------------------------------------------
     def _connect_dealer(self) -> None:
@@ -165,6 +180,9 @@ class Minion:
                 {"enc": "aes", "id": self.config.id, "load": sealed},
                 timeout or self.config.request_timeout,
             )
+            if reply.get("quiet"):
+                self._awake.clear()
+                raise _Quiet(f"{self.config.id}: the master holds no accepted key for it")
             if reply.get("reauth") and attempt == 1:
                 await self.sign_in(stale=cipher)
                 continue
@@ -226,6 +244,7 @@ class Minion:
         self._counter = itertools.count(1)
         self.auth_count += 1
         self._connect_sub(int(reply["publish_port"]))
+        self._awake.set()
 
     # -- life -----------------------------------------------------------------------
     async def run(self) -> int:
@@ -236,8 +255,8 @@ class Minion:
             log.error("%s; exiting after %ss", exc, self.config.rejected_wait)
             await asyncio.sleep(self.config.rejected_wait)
             return EXIT_REJECTED
-        await self._until_answered({"cmd": "_pillar", "grains": self.grains})
-        await self._fire_start()
+        for load in self.start_loads():
+            await self._until_answered(load)
         self.started.set()
         try:
             await asyncio.gather(self._heartbeats(), self._publications())
@@ -265,18 +284,29 @@ class Minion:
     def _longer(self, wait: float) -> float:
         return min(2 * wait, max(_MAX_WAIT, self.config.request_timeout))
 
-    async def _fire_start(self) -> None:
+    def start_loads(self) -> list[dict[str, Any]]:
+        """The start-up requests after a sign-in, in Salt's order, each sent after the
+        previous reply: ``_pillar`` (``minion/refresh/<id>``), ``minion_start``, on 3008
+        ``_register_resources`` (``resource/refresh/<id>``), then the start event."""
         text = f"Minion {self.config.id} started at {time.asctime()}"
-        for tag in ("minion_start", f"salt/minion/{self.config.id}/start"):
-            await self._until_answered(
-                {
-                    "cmd": "_minion_event",
-                    "tag": tag,
-                    "data": text,
-                    "pretag": None,
-                    "ts": int(time.time()),
-                }
-            )
+        loads = [
+            {"cmd": "_pillar", "grains": self.grains},
+            self._start_event("minion_start", text),
+        ]
+        if self.config.dialect == "3008":
+            loads.append({"cmd": "_register_resources", "resources": {}})
+        loads.append(self._start_event(f"salt/minion/{self.config.id}/start", text))
+        return loads
+
+    @staticmethod
+    def _start_event(tag: str, text: str) -> dict[str, Any]:
+        return {
+            "cmd": "_minion_event",
+            "tag": tag,
+            "data": text,
+            "pretag": None,
+            "ts": int(time.time()),
+        }
 
     async def goodbye(self) -> None:
         """A graceful stop tells the master at once; it fires nothing (presence shows it)."""
@@ -287,6 +317,7 @@ class Minion:
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_interval)
+            await self._awake.wait()
             with contextlib.suppress(TimeoutError, _Reauth):
                 await self.request({"cmd": "_heartbeat"})
 
@@ -335,7 +366,7 @@ class Minion:
 
     async def _run_job(self, load: dict[str, Any]) -> None:
         fun, arg = str(load.get("fun")), list(load.get("arg") or [])
-        value, retcode, success = await execute(self, fun, arg)
+        value, retcode, success = await execute(self, fun, arg, load)
         ret = {
             "cmd": "_return",
             "id": self.config.id,
@@ -345,7 +376,7 @@ class Minion:
             "return": value,
             "retcode": retcode,
             "success": success,
-            "ts": time.time(),
+            "ts": int(time.time()),  # Salt's request channel stamps an integer
         }
         with contextlib.suppress(TimeoutError, _Reauth):
             await self.request(ret)

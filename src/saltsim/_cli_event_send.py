@@ -3,8 +3,9 @@
 Two routes, chosen as a Salt user would expect from where the command runs:
 
 - next to a running minion (inside a minion container, or ``--minion ID|PKI_DIR``), the
-  event goes through the minion's local socket and travels as that minion's event, wrapped
-  by the master, which refuses reserved tags (``salt-call event.send``);
+  event goes through the minion's local socket and the bus shows what ``salt-call
+  event.send`` shows: a sign-in, the event wrapped as that minion's, its return under a
+  jid of its own (docs/EVENTS.md "Minion events");
 - anywhere else, or when ``-c`` / ``--master`` / a bus port names a master, it is pushed
   straight onto the master bus, as the master's own event (``salt-run event.send``).
 """
@@ -95,7 +96,7 @@ def _send_to_bus(args: argparse.Namespace, tag: str, data: dict[str, Any]) -> in
 
 
 def _send_as_minion(args: argparse.Namespace, path: Path, tag: str, data: dict[str, Any]) -> int:
-    reply = fire_via_minion(path, tag, data, args.timeout)
+    reply = fire_via_minion(path, tag, data, args.timeout, [tag, *args.payload])
     if not reply.get("ok"):
         raise NotDelivered(f"event {tag!r} not sent: {reply.get('error')}")
     print("local:\n    True")  # salt-call event.send

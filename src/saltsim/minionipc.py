@@ -1,14 +1,19 @@
 """A minion's local event socket: how ``saltsim event send`` fires as that minion.
 
-Salt's ``salt-call event.send`` hands the event to the minion daemon over the minion's
-local IPC socket; the daemon sends it to the master as its own authenticated
-``_minion_event``, and the master wraps it (``{"id", "cmd": "_minion_event", "pretag",
-"data", "tag", "ts"}``) and refuses master-reserved tags. saltsim does the same: a single
-minion (not a swarm) binds a ZeroMQ ROUTER at ``ipc://<pki_dir>/../minion.ipc``, readable
-and writable by its own user only, and answers each request with the master's verdict.
+Salt's ``salt-call event.send`` is a process of its own beside the minion daemon, with
+the minion's key: it signs in (``salt/auth`` accept), refreshes its data
+(``minion/refresh/<id>``), sends the event as an authenticated ``_minion_event`` (the
+master wraps it: ``{"id", "cmd": "_minion_event", "pretag", "data", "tag", "ts"}``, the
+data carrying ``__pub_fun``, ``__pub_pid``, ``__pub_jid``, ``__pub_tgt``), then its return
+(``salt/job/<jid>/ret/<id>``, no ``new`` before it). saltsim's minion daemon does those
+steps for the local caller (docs/EVENTS.md "Minion events"): a single minion (not a swarm)
+binds a ZeroMQ ROUTER at ``ipc://<pki_dir>/../minion.ipc``, readable and writable by its
+own user only, and answers each request with the master's verdict.
 
-Request: msgpack ``{"cmd": "fire", "tag": str, "data": dict}``. Reply: ``{"ok": true,
-"id": <minion id>}`` or ``{"ok": false, "error": <why>}``.
+Request: msgpack ``{"cmd": "fire", "tag": str, "data": dict, "fun_args": [str, ...]}``
+(``fun_args``, optional: the command line's arguments, as salt-call reports them).
+Reply: ``{"ok": true, "id": <minion id>, "jid": <the return's jid>}`` or
+``{"ok": false, "error": <why>}``.
 """
 
 from __future__ import annotations
@@ -100,8 +105,8 @@ def auto_socket(env: Mapping[str, str] | None = None) -> Path | None:
     return path if is_listening(path) else None
 
 
-def parse_request(body: bytes) -> tuple[str, dict[Any, Any]]:
-    """``(tag, data)`` of a fire request; ``FrameError`` for anything else."""
+def parse_request(body: bytes) -> tuple[str, dict[Any, Any], list[Any]]:
+    """``(tag, data, fun_args)`` of a fire request; ``FrameError`` for anything else."""
     load = decode_data(body)
     if load.get("cmd") != "fire":
         raise FrameError(f"unknown cmd {load.get('cmd')!r}; only 'fire'")
@@ -109,10 +114,19 @@ def parse_request(body: bytes) -> tuple[str, dict[Any, Any]]:
     if not isinstance(data, dict):
         raise FrameError(f"event data must be a map, not {type(data).__name__}")
     pack_frame(tag, data)  # type: ignore[arg-type]  # the bus's own checks: tag and payload
-    return str(tag), data
+    fun_args = load.get("fun_args", [tag])
+    if not isinstance(fun_args, list):
+        raise FrameError(f"fun_args must be a list, not {type(fun_args).__name__}")
+    return str(tag), data, fun_args
 
 
-def fire_via_minion(path: Path, tag: str, data: dict[Any, Any], timeout: float) -> dict[Any, Any]:
+def fire_via_minion(
+    path: Path,
+    tag: str,
+    data: dict[Any, Any],
+    timeout: float,
+    fun_args: list[Any] | None = None,
+) -> dict[Any, Any]:
     """Ask the minion at ``path`` to fire; its reply, or ``MinionIPCError``."""
     pack_frame(tag, data)  # refuse a bad tag or payload here, before any socket
     if not is_listening(path):
@@ -125,7 +139,8 @@ def fire_via_minion(path: Path, tag: str, data: dict[Any, Any], timeout: float) 
     try:
         sock.setsockopt(zmq.LINGER, 0)
         sock.connect(f"ipc://{path}")
-        sock.send(encode_data({"cmd": "fire", "tag": tag, "data": data}))
+        request = {"cmd": "fire", "tag": tag, "data": data, "fun_args": fun_args or [tag]}
+        sock.send(encode_data(request))
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             if sock.poll(int(remaining * 1000) + 1):

@@ -85,6 +85,7 @@ def test_job_events_for_each_targeting_form(
     for event in seen[len(head) :]:
         assert set(event.data) == RET_KEYS
         assert event.data["return"] is True and event.data["success"] is True
+        assert type(event.data["ts"]) is int  # Salt's int(time.time()), not a float
 
 
 def test_list_target_keeps_the_targets_order(bed: LocalTestbed) -> None:
@@ -165,16 +166,57 @@ def test_jobs_runners_and_manage(bed: LocalTestbed) -> None:
         assert client.runner("test.sleep", [0.1])["return"] is True
 
 
-def test_minion_event_send_is_wrapped_and_reserved_tags_refused(bed: LocalTestbed) -> None:
+def test_minion_event_send_is_wrapped_with_the_publication_keys(bed: LocalTestbed) -> None:
+    """As Salt: event.send takes **kwargs, so the minion hands it the publication's keys as
+    ``__pub_*`` keywords, and it folds them into the event data beside the user's."""
     with bed.listener() as events, bed.client() as client:
         returns, _ = client.cmd("web1", "event.send", ["my/app/ready", {"n": 1}], timeout=20)
         assert returns["web1"]["return"] is True
         event = events.wait_for("my/app/ready", 20)
-        assert set(event.data) == {"id", "cmd", "pretag", "data", "tag", "ts"}
-        assert event.data["data"] == {"n": 1} and event.data["id"] == "web1"
-        assert event.data["cmd"] == "_minion_event" and event.data["pretag"] is None
-        for reserved in ("salt/key", "salt/job/20260101000000000000/new", "salt/run/1/new"):
-            returns, _ = client.cmd("web1", "event.send", [reserved], timeout=20)
-            assert returns["web1"]["return"] is False
-        tags = [e.tag for e in events.collect()]
-    assert not any(t in ("salt/key", "salt/job/20260101000000000000/new") for t in tags)
+    jid = returns["web1"]["jid"]
+    assert set(event.data) == {"id", "cmd", "pretag", "data", "tag", "ts"}
+    assert event.data["data"] == {
+        "n": 1,
+        "__pub_fun": "event.send",
+        "__pub_arg": ["my/app/ready", {"n": 1}],
+        "__pub_tgt": "web1",
+        "__pub_jid": jid,
+        "__pub_ret": "",
+        "__pub_tgt_type": "glob",
+        "__pub_user": "root",
+    }
+    assert event.data["id"] == "web1" and type(event.data["ts"]) is int
+    assert event.data["cmd"] == "_minion_event" and event.data["pretag"] is None
+
+
+def test_minion_event_send_fires_master_reserved_tags_as_salt_does(bed: LocalTestbed) -> None:
+    """Salt 3008 filters its MINION_EVENT_BLACKLIST only in the batched form of
+    _minion_event: event.send's single tag is fired whatever it is (refusing it is the
+    refuse_reserved_minion_tags option, off by default)."""
+    reserved = ("salt/key", "salt/job/20260101000000000000/new", "salt/run/1/new")
+    with bed.listener() as events, bed.client() as client:
+        for tag in reserved:
+            returns, _ = client.cmd("web1", "event.send", [tag, {"forged": True}], timeout=20)
+            assert returns["web1"]["return"] is True
+            event = events.wait_for(tag, 20)
+            assert event.data["cmd"] == "_minion_event" and event.data["id"] == "web1"
+            assert event.data["data"]["forged"] is True
+
+
+def test_reserved_minion_tags_refused_with_the_option() -> None:
+    with LocalTestbed(
+        master_options={"auto_accept": True, "refuse_reserved_minion_tags": True}
+    ) as bed:
+        with bed.listener() as events:
+            events.subscribe("salt/minion/")
+            bed.add_minion("web1")
+            events.wait_for("salt/minion/web1/start", 30)
+        with bed.listener() as events, bed.client() as client:
+            for tag in ("salt/key", "salt/job/20260101000000000000/new", "salt/run/1/new"):
+                returns, _ = client.cmd("web1", "event.send", [tag], timeout=20)
+                assert returns["web1"]["return"] is False
+            returns, _ = client.cmd("web1", "event.send", ["salt/wheel/1/ret"], timeout=20)
+            assert returns["web1"]["return"] is True  # not in the blacklist
+            events.wait_for("salt/wheel/1/ret", 20)
+            tags = [e.tag for e in events.collect()]
+    assert not {"salt/key", "salt/job/20260101000000000000/new", "salt/run/1/new"} & set(tags)

@@ -54,16 +54,58 @@ def test_a_restarted_process_starts_up_again_but_a_resumed_one_does_not() -> Non
     assert "unpause -> new" in resumed.transitions
 
 
-def test_delete_of_a_running_minions_accepted_key_pends_it_again() -> None:
-    model = model_with("m1")
+def test_delete_of_a_running_minions_accepted_key_quiets_it_until_a_publication() -> None:
+    """As a real minion: no request of its own after the delete, so no pend until the next
+    publication (which it cannot decrypt: the AES key rotated) reaches it."""
+    model = model_with("m1", "m2")
     connected(model, "m1")
+    connected(model, "m2")
     effect = model.delete("m1")
     assert effect.lost == {"m1"} and effect.rotation
-    assert "key accepted -> deleted -> pending again" in effect.transitions
-    assert Expected("salt/auth", {"id": "m1", "result": True, "act": "pend"}) in effect.expected
-    assert model.keys() == {"accepted": [], "pending": ["m1"], "rejected": []}
+    assert "deleted minion quiet until a publication" in effect.transitions
+    assert [e.tag for e in effect.expected if e.tag != "salt/presence/change"] == ["salt/key"]
+    assert model.keys() == {"accepted": ["m2"], "pending": [], "rejected": []}
+    assert model.idle().expected == []
+    # a master restart does not wake it either: only the accepted minion signs in again
+    restart = model.restart_master()
+    assert [e.data["id"] for e in restart.expected if e.tag == "salt/auth"] == ["m2"]
+    # a job published to m2 reaches m1 too: it signs in and pends
+    woken, plan = model.job(["m2"])
+    assert plan.minions == ("m2",)
+    assert Expected("salt/auth", {"id": "m1", "result": True, "act": "pend"}) in woken.expected
+    assert "key accepted -> deleted -> pending again" in woken.transitions
+    assert model.keys() == {"accepted": ["m2"], "pending": ["m1"], "rejected": []}
     # accepted again: it signs in without start events (the same process)
     assert model.accept("m1").starts == set()
+
+
+def test_no_publication_no_wake_and_a_paused_quiet_minion_wakes_on_unpause() -> None:
+    model = model_with("m1", "m2")
+    connected(model, "m1")
+    model.start("m2")  # pending
+    model.delete("m1")
+    nothing, plan = model.job(["m2"])  # no accepted target: the master publishes nothing
+    assert plan.minions == () and nothing.expected == []
+    assert model.minions["m1"].quiet
+    connected_m2 = model.accept("m2")
+    assert connected_m2.new == {"m2"}
+    model.pause("m1")
+    missed, _ = model.job(["m2"])
+    assert not [e for e in missed.expected if e.data.get("id") == "m1"]
+    resumed = model.unpause("m1")
+    assert Expected("salt/auth", {"id": "m1", "result": True, "act": "pend"}) in resumed.expected
+    assert model.keys()["pending"] == ["m1"] and not model.minions["m1"].quiet
+
+
+def test_a_quiet_minion_restarted_pends_at_once() -> None:
+    model = model_with("m1")
+    connected(model, "m1")
+    model.delete("m1")
+    model.kill("m1")
+    again = model.start("m1")
+    assert Expected("salt/auth", {"id": "m1", "result": True, "act": "pend"}) in again.expected
+    assert not model.minions["m1"].quiet
+    assert "key accepted -> deleted -> pending again" in again.transitions
 
 
 def test_a_rejected_minion_exits_and_is_rejected_again_at_its_next_start() -> None:

@@ -8,9 +8,13 @@ machine (``machine.py``) acts, then holds the recording to the effect.
 
 The model follows the master and minions as built (and as Salt behaves): a key
 is accepted, rejected or deleted with ``salt-key``'s defaults (accept and reject
-act on pending keys); a running minion whose key is missing signs in and pends;
-a rejected minion exits; a minion whose session the master dropped (key deleted,
-master restarted) signs in again at its next request, without start events.
+act on pending keys); a starting minion whose key is missing signs in and pends;
+a rejected minion exits; a minion whose accepted key is deleted goes quiet, as a
+real minion that makes no request of its own: it signs in (and pends) only when
+the next publication reaches it (any job the master publishes: the AES key
+rotated at the delete's tick, so it cannot decrypt it), or when it restarts; a
+minion whose key is still accepted signs in again after a master restart, at its
+next heartbeat, without start events.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ class MinionState:
     cut_off: bool = False  # off the network: a container keeps that through stop and start
     started: bool = False  # this process fired its start events
     session: bool = False  # the master holds a session for this process
+    # Alive, its accepted key deleted: it makes no request until a publication reaches
+    # it; one published while it was paused or cut off waits for it (publication_waiting).
+    quiet: bool = False
+    publication_waiting: bool = False
+    was_accepted: bool = False  # its key was deleted while accepted, and it has not pended
 
     @property
     def alive(self) -> bool:
@@ -174,6 +183,9 @@ class ChurnModel:
         elif act == "pend":
             if st.key == "none":
                 effect.transitions.append("key none -> pending")
+                if st.was_accepted:  # woken by a publication, or restarted
+                    effect.transitions.append("key accepted -> deleted -> pending again")
+                    st.was_accepted = False
             st.key = "pending"
         else:
             st.proc = "exited"
@@ -191,6 +203,7 @@ class ChurnModel:
         if st.alive:
             raise ValueError(f"{minion_id} is already running")
         st.started, st.session = False, False
+        st.quiet = st.publication_waiting = False
         if st.cut_off:  # it starts, but cannot reach the master until reconnected
             st.proc = "cut"
             effect.transitions.append("started off the network")
@@ -205,6 +218,7 @@ class ChurnModel:
         if st.proc not in alive:
             raise ValueError(f"{minion_id} has no {' or '.join(alive)} process to {cause}")
         st.proc, st.session = "none", False
+        st.quiet = st.publication_waiting = False
         effect.transitions.append(f"{cause} a minion")
         return self._finish(effect, before, cause)
 
@@ -231,7 +245,10 @@ class ChurnModel:
         if st.proc != was:
             raise ValueError(f"{minion_id} is not {was}")
         st.proc = "running"
-        if not (st.key == "accepted" and st.session):
+        if st.quiet:
+            if st.publication_waiting:  # it reads the publication it missed
+                self._wake(minion_id, effect)
+        elif not (st.key == "accepted" and st.session):
             self._sign_in(minion_id, effect)
         effect = self._finish(effect, before, cause)
         if minion_id in effect.new:
@@ -301,10 +318,12 @@ class ChurnModel:
         st.key, st.session = "none", False
         effect.key_event, effect.rotation = "delete", True
         effect.expect("salt/key", {"id": minion_id, "act": "delete", "result": True})
-        if st.proc == "running":
-            self._sign_in(minion_id, effect)
-            if was == "accepted":
-                effect.transitions.append("key accepted -> deleted -> pending again")
+        st.was_accepted = was == "accepted"
+        if was == "accepted" and st.alive:
+            st.quiet = True  # no request of its own until a publication reaches it
+            effect.transitions.append("deleted minion quiet until a publication")
+        elif st.proc == "running":
+            self._sign_in(minion_id, effect)  # a pending one: its next retry pends again
         effect.transitions.append(f"key {was} -> deleted")
         return self._finish(effect, before, "delete")
 
@@ -315,7 +334,7 @@ class ChurnModel:
         effect.transitions.append("master restart")
         for minion_id, st in self.minions.items():
             st.session = False
-            if st.proc == "running":
+            if st.proc == "running" and not st.quiet:
                 self._sign_in(minion_id, effect)
                 if st.key == "accepted":
                     effect.transitions.append("signed in again after a master restart")
@@ -335,7 +354,20 @@ class ChurnModel:
             effect.transitions.append("job returned")
         if set(accepted) - plan.required:
             effect.transitions.append("job to an accepted minion that cannot answer")
+        if plan.minions:  # published: every subscriber receives it, targeted or not
+            for minion_id, st in self.minions.items():
+                if st.quiet and st.proc == "running":
+                    self._wake(minion_id, effect)
+                elif st.quiet:
+                    st.publication_waiting = True
         return effect, plan
+
+    def _wake(self, minion_id: str, effect: Effect) -> None:
+        """A quiet minion receives a publication it cannot decrypt: it signs in."""
+        st = self.minions[minion_id]
+        effect.transitions.append("quiet minion woken by a publication")
+        self._sign_in(minion_id, effect)
+        st.quiet = st.publication_waiting = False
 
     def fire(self) -> Effect:
         return Effect(transitions=["custom events"])
