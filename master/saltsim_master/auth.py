@@ -1,6 +1,6 @@
 """``_auth``: decide pend / accept / reject / denied / full as Salt's master does.
 
-Fires ``salt/auth`` on every request (not once per minion), with EVENTS.md's
+Fires ``salt/auth`` on every request (not once per minion), with docs/EVENTS.md's
 payloads for each dialect. An invalid id or an unusable key is refused
 (``Refused``, counted at the edge as ``bad auth``) and fires no event. An
 accepted sign-in receives the publish key and a fresh per-minion request key,

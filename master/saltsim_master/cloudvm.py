@@ -2,7 +2,7 @@
 
 Create fires ``salt/cloud/<name>/`` ``creating``, ``requesting``, ``querying``,
 ``waiting_for_ssh``, ``deploying``, ``created``, each ``{"event": <message>, ...}``
-as EVENTS.md; destroy fires ``destroying`` and ``destroyed``. A failure fires
+as docs/EVENTS.md; destroy fires ``destroying`` and ``destroyed``. A failure fires
 saltsim's own ``salt/cloud/<name>/error`` ``{"event": "create failed" | "destroy failed",
 "stage": <the last stage fired>, "error": "<code>: <message>"}`` and undoes what the
 create made: the instance is deleted and a pre-seeded key removed.
@@ -132,7 +132,7 @@ async def create_vm(cloud: Cloud, api: ProviderClient, vm: VmSpec) -> dict[str, 
         if vm.preaccept:
             pair = await asyncio.to_thread(KeyPair.generate)
             secrets = {"pem": _private_pem(pair), "pub": pair.public_pem}
-        # The new minion's sign-in waits for `created` (EVENTS.md: after created, it signs in).
+        # The new minion's sign-in waits for `created` (docs/EVENTS.md: after created, it signs in).
         cloud.hold_auth(vm.name)
         if pair is not None:
             cloud.master.keys.remove(vm.name)

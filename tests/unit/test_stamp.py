@@ -1,4 +1,4 @@
-"""``_stamp`` strings: 3008 ``...419827+00:00``, 3006 naive ``...419827`` (EVENTS.md)."""
+"""``_stamp`` strings: 3008 ``...419827+00:00``, 3006 naive ``...419827`` (docs/EVENTS.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tag building and matching (EVENTS.md, "Wire and matching").
+"""Tag building and matching (docs/EVENTS.md, "Every event").
 
 Each matcher is checked against a plain reference written here without ``str``'s search
 methods or ``fnmatch``, so a wrong operator or anchoring in ``saltsim.tags`` shows up.

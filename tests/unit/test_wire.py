@@ -1,4 +1,6 @@
-"""The one-frame wire form: ``tag + b"\\n\\n" + msgpack(data)`` (EVENTS.md, "Wire and matching")."""
+"""The one-frame wire form: ``tag + b"\\n\\n" + msgpack(data)``.
+
+docs/EVENTS.md, "Every event"."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Reading a master's ``GET /events`` stream (salt-api's Server-Sent Events) with httpx-sse.
 
 The stream opens with ``retry: 400``, then per event ``tag: <tag>``, ``data: {"data": ...,
-"tag": ...}`` and a blank line (EVENTS.md). The ``tag:`` field is not an SSE field, so an
+"tag": ...}`` and a blank line (docs/EVENTS.md). The ``tag:`` field is not an SSE field, so an
 SSE parser ignores it; the JSON carries the tag too. One ``EventStream`` logs in when it
 has a user name (``POST /login``), keeps the stream open, reconnects after the server's
 ``retry`` delay when it ends (a token that expired: logs in again), and hands each event,
