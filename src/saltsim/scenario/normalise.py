@@ -9,6 +9,8 @@ What differs by chance or by design between two runs of one scenario is taken ou
   ``_seq``, ``ts`` and public keys are not compared by value;
 - events are grouped by segment: an action step with the ``wait``/``ticks``/``keys``
   steps after it (an action's effects land while the next step waits for them);
+- a minion's start sequence (refresh, minion_start, resource refresh, start) stays in
+  the segment of the sign-in it follows;
 - timing-dependent repeats are collapsed: per segment one ``salt/presence/change`` (the
   union of its changes: how minions acting at once fall into ticks is timing) and the
   ``salt/presence/present`` of its last change's tick (unchanged ticks are timing), and
@@ -33,6 +35,9 @@ from saltsim.scenario.record import RecordedRun
 __all__ = ["PASSIVE", "NormRun", "NormStep", "Shape", "label_of", "normalise", "tag_family"]
 
 SYNC_PREFIX = "saltsim/scenario/sync/"  # the runner's sentinels
+_START_CHAIN = re.compile(
+    r"^(minion/refresh/[^/]+|minion_start|resource/refresh/[^/]+|salt/minion/[^/]+/start)$"
+)
 _JID = re.compile(r"^\d{20}$")
 _ID_LISTS = ("present", "new", "lost", "minions", "missing")
 
@@ -154,6 +159,7 @@ def normalise(run: RecordedRun, steps: list[tuple[str, str]]) -> NormRun:
     shapes: dict[str, Shape] = {}
     last_auth: dict[str, str] = {}  # id -> the act of its last salt/auth
     after_change: NormStep | None = None  # the segment of a change whose present is due
+    signed_in: dict[str, NormStep] = {}  # id -> the segment of its last sign-in
     kept = 0
     pairs = list(zip(run.events, _step_of(run), strict=True))[: _end(run)]
     for event, owner in pairs:
@@ -171,6 +177,13 @@ def normalise(run: RecordedRun, steps: list[tuple[str, str]]) -> NormRun:
             if data.get("act") == "pend" and last_auth.get(key) == "pend":
                 continue
             last_auth[key] = str(data.get("act"))
+            if data.get("act") == "accept":
+                signed_in[key] = segment
+        if who is not None and who in signed_in and _START_CHAIN.match(tag):
+            # A start sequence is one effect of one sign-in: it stays with it, even when
+            # the next step begins halfway (real Salt can report the minion present
+            # before its start events, and a scenario may wait for that).
+            segment = signed_in[who]
         shapes.setdefault(fam, Shape()).add(data)
         kept += 1
         if tag == "salt/presence/change":
