@@ -38,9 +38,9 @@ def parse_key(text: str | bytes, what: str) -> bytes:
     return raw
 
 
-def load_or_create_keypair(secret_path: str | Path, public_path: str | Path | None = None) -> (
-    tuple[bytes, bytes]
-):
+def load_or_create_keypair(
+    secret_path: str | Path, public_path: str | Path | None = None
+) -> tuple[bytes, bytes]:
     """``(public, secret)`` kept in ``secret_path`` (0600, checked like every secret),
     made once; the public half is also written to ``public_path`` for others to read."""
     found = read_secret(secret_path)
