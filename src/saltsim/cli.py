@@ -27,9 +27,13 @@ __all__ = ["main"]
 
 def _add_bus_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", help="YAML file of bus options")
-    parser.add_argument("--pull", help="address events come in on (default tcp://127.0.0.1:4513)")
     parser.add_argument(
-        "--pub", help="address listeners subscribe to (default tcp://127.0.0.1:4512)"
+        "--pull",
+        help="address events come in on (default: ipc:// master_event_pull.ipc in the "
+        "per-user sock_dir, 0700; a tcp:// address is open to every local user)",
+    )
+    parser.add_argument(
+        "--pub", help="address listeners subscribe to (default: master_event_pub.ipc beside it)"
     )
     parser.add_argument("--dialect", choices=["3008", "3006"], help="Salt version to imitate")
     parser.add_argument("--hwm", type=int, help="frames queued per subscriber before drops")
