@@ -13,8 +13,10 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
+from saltsim.curve import CurveServer
 from saltsim_saltbridge.bridge import Bridge
 
 
@@ -24,10 +26,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pub", default="tcp://0.0.0.0:4512", help="where listeners subscribe")
     parser.add_argument("--pull", default="tcp://0.0.0.0:4513", help="where hosts fire events")
     parser.add_argument("--log-level", default="info", help="salt-master's -l")
+    parser.add_argument(
+        "--curve",
+        help="a file of three Z85 lines: the bridge's public and secret key, then the one "
+        "client key it lets in (written by the salt backend; without it: no CURVE)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [bridge] %(message)s")
     master = subprocess.Popen(["salt-master", "-c", "/etc/salt", "-l", args.log_level])
-    bridge = Bridge(args.config, args.pub, args.pull)
+    curve = None
+    if args.curve:
+        public, secret, client = Path(args.curve).read_bytes().split()[:3]
+        curve = CurveServer.of(public, secret, [client])
+    bridge = Bridge(args.config, args.pub, args.pull, curve)
+    auth = bridge.authenticate() if curve is not None else None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         bridge.stop()
@@ -40,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     code = master.wait()
     bridge.stop()
     thread.join(5)
+    if auth is not None:
+        auth.stop()
     logging.info(
         "salt-master exited (%s); bridge forwarded %d, dropped %d",
         code,

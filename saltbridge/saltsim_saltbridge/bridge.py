@@ -27,6 +27,7 @@ import salt.utils.event
 import salt.version
 import zmq
 
+from saltsim.curve import CurveServer
 from saltsim.stamp import Stamper
 from saltsim.wire import pack_frame, unpack_frame
 
@@ -40,8 +41,10 @@ BUS_START_TAG = "saltsim/bus/start"  # as saltsim's bus: a new _seq epoch, from 
 class Bridge:
     """Forwarder of one salt-master's bus; ``run()`` blocks until ``stop()``."""
 
-    def __init__(self, config: str, pub: str, pull: str) -> None:
+    def __init__(self, config: str, pub: str, pull: str, curve: CurveServer | None = None) -> None:
         self.opts: dict[str, Any] = salt.config.master_config(config)
+        self.curve = curve  # both sockets CURVE servers, letting in only these client keys
+        self.refused = 0
         self.pub_address, self.pull_address = pub, pull
         self.seq = 0
         self.forwarded = 0
@@ -52,6 +55,23 @@ class Bridge:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        """The ZAP authenticator's question about each CURVE handshake."""
+        allowed = self.curve is not None and self.curve.allows(domain, key)
+        if not allowed:
+            self.refused += 1
+            log.warning("bridge: refused a CURVE client key %s", key)
+        return allowed
+
+    def authenticate(self) -> Any:
+        """Start the ZAP authenticator for ``curve`` (the caller stops it)."""
+        from zmq.auth.thread import ThreadAuthenticator
+
+        auth = ThreadAuthenticator(self._ctx, log=log.getChild("zap"))
+        auth.start()
+        auth.configure_curve_callback(domain="*", credentials_provider=self)
+        return auth
 
     def _event(self, listen: bool) -> Any:
         return salt.utils.event.get_master_event(self.opts, self.opts["sock_dir"], listen=listen)
@@ -70,6 +90,8 @@ class Bridge:
         pub = self._ctx.socket(zmq.PUB)
         pub.setsockopt(zmq.LINGER, 0)
         pub.setsockopt(zmq.SNDHWM, 200_000)
+        if self.curve is not None:
+            self.curve.apply(pub)
         pub.bind(self.pub_address)
         firer = threading.Thread(target=self._fire_loop, name="bridge-fire", daemon=True)
         try:
@@ -115,6 +137,8 @@ class Bridge:
         """Host frames onto Salt's bus; Salt stamps them (the host's private keys dropped)."""
         pull = self._ctx.socket(zmq.PULL)
         pull.setsockopt(zmq.LINGER, 0)
+        if self.curve is not None:
+            self.curve.apply(pull)
         pull.bind(self.pull_address)
         firer = self._event(listen=False)
         try:

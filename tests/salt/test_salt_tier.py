@@ -56,6 +56,33 @@ def test_a_salt_master_that_cannot_start_fails_at_once_with_its_logs(salt_image:
         bed.start()
 
 
+def test_the_bridge_lets_in_only_its_key_and_drops_bad_frames(salt_image: str) -> None:
+    import zmq
+
+    from saltsim.client import EventClient
+    from saltsim.errors import EventTimeoutError
+    from saltsim.testbed.salt_backend import SaltTestbed
+
+    with SaltTestbed(image=salt_image, say=lambda _line: None) as bed:
+        stranger = EventClient(bed.bus_pub, bed.bus_pull)  # no CURVE keys
+        with stranger, pytest.raises(EventTimeoutError):
+            stranger.wait_ready(3)
+        with bed.listener() as listener:
+            assert bed.bus_curve is not None
+            ctx = zmq.Context()
+            push = ctx.socket(zmq.PUSH)
+            push.setsockopt(zmq.LINGER, 1000)
+            bed.bus_curve.apply(push)
+            push.connect(bed.bus_pull)
+            push.send(b"no blank line, no msgpack")
+            push.close()
+            ctx.term()
+            listener.fire_event({"after": "garbage"}, "test/bridge/after")
+            event = listener.wait_for("test/bridge/after", timeout=15)
+            assert event.data == {"after": "garbage"}
+            assert listener.lost == 0  # the bridge went on numbering, nothing skipped
+
+
 def _start_order(run: Any, minion: str) -> list[str]:
     wanted = {t.format(m=minion) for t in START_3008}
     return [

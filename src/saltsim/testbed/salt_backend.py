@@ -9,9 +9,10 @@ impostor is one more container claiming an existing id with a key of its own.
 The master's container runs ``python -m saltsim_saltbridge``: salt-master, and a bridge
 that reads Salt's IPC bus with Salt's event API and forwards every event as a saltsim
 frame (``_seq`` numbered as it reads) on a ZeroMQ PUB, and fires host frames onto Salt's
-bus from a PULL. Both are published on 127.0.0.1 only, without CURVE (the bridge is a
-test tool; anyone on this host can read and fire on that bus while it runs). The testbed
-is ready when a probe fired by the host came back through Salt's bus.
+bus from a PULL. Both are published on 127.0.0.1 only and are CURVE servers that let in
+one client key, made by this testbed for its own tools (``bus_curve``; ``bus_tool_env()``
+for a CLI tool), as the docker backend's bus does. The testbed is ready when a probe
+fired by the host came back through Salt's bus.
 
 Containers, the network and the master's volume carry the session label: ``close()``
 removes the session's, ``make clean`` every session's.
@@ -20,12 +21,18 @@ removes the session's, ``make clean`` every session's.
 from __future__ import annotations
 
 import io
+import shutil
 import tarfile
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import zmq
+
+from saltsim.curve import CurveClient, load_or_create_keypair
 from saltsim.errors import EventTimeoutError
 from saltsim.testbed._engine import SESSION_LABEL, engine
 from saltsim.testbed.base import BusPorts, NotSupportedError, TestbedError
@@ -39,17 +46,18 @@ __all__ = ["SaltTestbed"]
 MINION_LABEL = "org.saltsim.minion"
 ROLE_LABEL = "org.saltsim.salt"  # master | minion
 _PKI = "/etc/salt/pki/master"
-_MASTER_CMD = ["python3", "-m", "saltsim_saltbridge"]
+_BRIDGE_CURVE = "/etc/saltsim/bridge.curve"
+_MASTER_CMD = ["python3", "-m", "saltsim_saltbridge", "--curve", _BRIDGE_CURVE]
 _MINION_CMD = ["salt-minion", "-l", "info"]
 
 
-def _archive(path: str, text: str) -> bytes:
+def _archive(path: str, text: str, mode: int = 0o644) -> bytes:
     """A tar holding one file, for ``put_archive`` into a created container."""
     data = text.encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         info = tarfile.TarInfo(path.lstrip("/"))
-        info.size, info.mtime = len(data), int(time.time())
+        info.size, info.mtime, info.mode = len(data), int(time.time()), mode
         tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
@@ -80,7 +88,14 @@ class SaltTestbed(BusPorts):
         self.ports = {"bus_pub_port": pub, "bus_pull_port": pull}
         self.bus_pub = f"tcp://127.0.0.1:{pub}"
         self.bus_pull = f"tcp://127.0.0.1:{pull}"
-        self.bus_curve = None  # the bridge's ports are plain TCP on 127.0.0.1 (see above)
+        # The bridge's key pair and this testbed's client key (kept 0600 in a private
+        # folder for CLI tools, as the docker backend keeps its own).
+        self._keydir = Path(tempfile.mkdtemp(prefix=f"saltsim-{self.session}-"))
+        self.bus_client_key = self._keydir / "bus-client.key"
+        client_public, client_secret = load_or_create_keypair(self.bus_client_key)
+        self._bridge_public, self._bridge_secret = zmq.curve_keypair()
+        self._client_public = client_public
+        self.bus_curve = CurveClient(self._bridge_public, client_public, client_secret)
         self.image = image
         self.say = say
         self._docker: Any = None
@@ -117,6 +132,10 @@ class SaltTestbed(BusPorts):
             )
             self._master_container.put_archive(
                 "/", _archive("/etc/salt/master.d/saltsim.conf", config)
+            )
+            keys = b"\n".join([self._bridge_public, self._bridge_secret, self._client_public])
+            self._master_container.put_archive(
+                "/", _archive(_BRIDGE_CURVE, keys.decode() + "\n", mode=0o600)
             )
             self._master_container.start()
             self._wait_bridge()
@@ -159,6 +178,7 @@ class SaltTestbed(BusPorts):
                     ) from None
 
     def close(self) -> None:
+        shutil.rmtree(self._keydir, ignore_errors=True)
         if self._docker is None:
             return
         _sweep(self._docker, f"{SESSION_LABEL}={self.session}")
@@ -172,11 +192,13 @@ class SaltTestbed(BusPorts):
         self.close()
 
     def bus_tool_env(self) -> dict[str, str]:
-        """Environment for a ``saltsim`` CLI tool on this host to reach the bridge."""
+        """Environment for a ``saltsim`` CLI tool on this host to reach the bridge (CURVE)."""
         return {
             "SALTSIM_MASTER": "127.0.0.1",
             "SALTSIM_BUS_PUB_PORT": str(self.ports["bus_pub_port"]),
             "SALTSIM_BUS_PULL_PORT": str(self.ports["bus_pull_port"]),
+            "SALTSIM_BUS_SERVER_KEY": self._bridge_public.decode(),
+            "SALTSIM_BUS_CLIENT_KEY": str(self.bus_client_key),
         }
 
     # -- clients --------------------------------------------------------------------
