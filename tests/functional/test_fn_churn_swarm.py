@@ -31,8 +31,8 @@ def _cycle(minion_id: str) -> list[str]:
     return [
         "salt/auth",
         f"minion/refresh/{minion_id}",
-        f"resource/refresh/{minion_id}",  # dialect 3008
         "minion_start",
+        f"resource/refresh/{minion_id}",  # dialect 3008: _register_resources, after minion_start
         f"salt/minion/{minion_id}/start",
     ]
 
@@ -43,8 +43,7 @@ def _projection(events: list[Event], minion_id: str) -> list[Event]:
         e
         for e in events
         if (e.tag in ("salt/auth", "minion_start") and e.data.get("id") == minion_id)
-        or e.tag in _cycle(minion_id)[1:3]
-        or e.tag == _cycle(minion_id)[4]
+        or (e.tag in _cycle(minion_id) and e.tag not in ("salt/auth", "minion_start"))
     ]
 
 

@@ -98,17 +98,27 @@ def test_key_delete_loses_minion_rotates_and_others_reauthenticate() -> None:
         events.collect()
         assert client.key("delete", "p3") == {"accepted": ["p3"]}
         assert events.wait_for("salt/key", 20).data == {"result": True, "act": "delete", "id": "p3"}
-        rotate = _until(events, lambda e: e.tag == "key")
-        assert rotate.data == {"rotate_aes_key": True}
         _change(events, "lost", "p3")
+        rotate = _until(events, lambda e: e.tag == "key")  # after the tick's presence
+        assert rotate.data == {"rotate_aes_key": True}
+        quiet = events.collect()
+        assert client.key("list")["pending"] == []  # p3 made no request since the delete
         returns, minions = client.cmd("*", "test.ping", timeout=20)
         assert sorted(returns) == ["p1", "p2"] == sorted(minions)
-        seen = events.collect()
+        seen: list[Event] = []  # everything until the woken p3 signs in, kept
+
+        def woken(event: Event) -> bool:
+            seen.append(event)
+            return event.tag == "salt/auth" and event.data["id"] == "p3"
+
+        _until(events, woken)
+        seen += events.collect()
         keys = client.key("list")
+    assert not [e for e in quiet if e.tag == "salt/auth"]
     reauth = {e.data["id"] for e in seen if e.tag == "salt/auth" and e.data["act"] == "accept"}
     assert reauth == {"p1", "p2"}
     assert not any(e.tag.endswith("/start") for e in seen)  # re-auth fires no start events
-    assert keys["pending"] == ["p3"]  # the deleted minion signed in again: pending
+    assert keys["pending"] == ["p3"]  # the publication woke p3: it signed in again, pending
 
 
 def test_master_restart_brings_minions_back_without_new_keys(bed: LocalTestbed) -> None:

@@ -76,12 +76,12 @@ class FakeBus:
     def sign_in(self, minion: str) -> None:
         self.fire("salt/auth", {"result": True, "act": "accept", "id": minion, "pub": "PUB"})
         self.fire(f"minion/refresh/{minion}", {"Minion data cache refresh": minion})
-        if self.dialect == "3008":
-            self.fire(f"resource/refresh/{minion}", {"Resource cache refresh": minion})
         wrapped = {"id": minion, "cmd": "_minion_event", "pretag": None, "ts": 1}
         self.fire(
             "minion_start", {**wrapped, "data": f"Minion {minion} started", "tag": "minion_start"}
         )
+        if self.dialect == "3008":  # _register_resources, sent after minion_start
+            self.fire(f"resource/refresh/{minion}", {"Resource cache refresh": minion})
         tag = f"salt/minion/{minion}/start"
         self.fire(tag, {**wrapped, "data": f"Minion {minion} started", "tag": tag})
 
