@@ -116,11 +116,12 @@ diff-all: images-salt ## scenario diff of every scenario but cloud.yaml; fails o
 	  $(PY) -m saltsim scenario diff $$name || failed="$$failed $$name"; done; \
 	  if [ -n "$$failed" ]; then echo "undeclared differences:$$failed"; exit 1; fi
 
-SALT_GOLDENS := presence keys
+SALT_GOLDENS := tests/salt/scenarios/presence-settled.yaml scenarios/keys.yaml
 
 salt-goldens: images-salt ## re-record tests/salt/goldens: presence and keys on real Salt 3008 (whatever Salt does)
-	@for name in $(SALT_GOLDENS); do rm -rf results/goldens/$$name-salt-*; \
-	  $(PY) -m saltsim scenario run $$name --backend salt --results results/goldens > /dev/null; \
+	@for file in $(SALT_GOLDENS); do name=$$(basename $$file .yaml); \
+	  rm -rf results/goldens/$$name-salt-*; \
+	  $(PY) -m saltsim scenario run $$file --backend salt --results results/goldens > /dev/null; \
 	  cp results/goldens/$$name-salt-3008-*/events.jsonl tests/salt/goldens/$$name-3008.jsonl && \
 	  echo "tests/salt/goldens/$$name-3008.jsonl"; done
 

@@ -21,12 +21,13 @@ from saltsim.testbed.base import TestbedError
 pytestmark = [pytest.mark.salt, pytest.mark.docker]
 
 GOLDENS = Path(__file__).parent / "goldens"
-# Segments whose end is timing on real Salt because the scenario stops waiting too early:
-# presence.yaml's last steps end at presence `new` for m2, which real Salt reports before
-# m2's refresh and start events (its data cache survives the restart), so how many of them
-# arrive before the run's end varies. Reported for the scenario files (issue 13 item 8:
-# wait for salt/minion/m2/start); drop the entry when the file waits for it.
-UNSETTLED = {"presence": "restart-m2"}
+# presence runs as the tier's copy that waits for every start sequence (see its header):
+# scenarios/presence.yaml stops waiting at presence, which real Salt may report before a
+# minion's start events, so its live runs vary; use it here once it waits for them.
+SCENARIOS = {
+    "presence": str(Path(__file__).parent / "scenarios" / "presence-settled.yaml"),
+    "keys": "keys",
+}
 START_3008 = [
     "salt/auth",
     "minion/refresh/{m}",
@@ -98,20 +99,15 @@ def _start_order(run: Any, minion: str) -> list[str]:
 def test_live_real_salt_matches_its_golden(
     name: str, salt_image: str, scenario: Callable[..., Any]
 ) -> None:
-    outcome = scenario(name, backend="salt")
+    outcome = scenario(SCENARIOS[name], backend="salt")
     run = outcome.run
     assert run.lost == 0 and run.backend == "salt"
     assert _start_order(run, "m1") == [t.format(m="m1") for t in START_3008]
-    loaded = load_scenario(find_scenario(name))
-    golden = read_record(GOLDENS / f"{name}-3008.jsonl")
+    loaded = load_scenario(find_scenario(SCENARIOS[name]))
+    golden = read_record(GOLDENS / f"{loaded.name}-3008.jsonl")
     result = diff_runs(loaded, golden, run)
-    unsettled = UNSETTLED.get(name)
     # Real Salt against real Salt: what it does and with which payloads must not drift;
     # the order of two processes' events (salt-key's salt/key and the minion's next
     # sign-in) is a race inside Salt itself, so order is not judged here.
-    left = [
-        f
-        for f in result.undeclared
-        if f.kind != "order" and not (unsettled and f.where.startswith(unsettled))
-    ]
+    left = [f for f in result.undeclared if f.kind != "order"]
     assert not left, render_text(result)
