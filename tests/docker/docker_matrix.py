@@ -1,7 +1,7 @@
 """The disconnect matrix: how each way of going away looks on the bus, per minion.
 
 A projection keeps the events about one minion and writes each as a short
-word, so a row reads like the README's table and compares exactly.
+word, so a row reads like docs/docker.md's table and compares exactly.
 """
 
 from __future__ import annotations

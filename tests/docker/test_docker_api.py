@@ -34,7 +34,7 @@ def _url(bed: DockerTestbed) -> str:
 
 
 def _login(bed: DockerTestbed) -> tuple[str, dict[str, str]]:
-    """The README's login command, as written: the token and the response's headers."""
+    """docs/rest-api.md's login command, as written: the token and the response's headers."""
     creds = json.dumps({"username": USER, "password": PASSWORD, "eauth": "auto"})
     json_body = ["-H", "Content-Type: application/json", "-d", creds]
     done = subprocess.run(

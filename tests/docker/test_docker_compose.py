@@ -1,4 +1,4 @@
-"""The compose file itself: by hand as the README says, scaled replicas, swarm containers."""
+"""The compose file itself: by hand as docs/docker.md says, scaled replicas, swarm containers."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _present(count: int, prefix: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def by_hand(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment a user would have: the README's variables on free ports, a
+    """The environment a user would have: the variables docs/docker.md gives on free ports, a
     session label so the test cleans up after itself whatever happens."""
     ensure_images(log=lambda line: None)
     session = f"byhand{uuid.uuid4().hex[:8]}"

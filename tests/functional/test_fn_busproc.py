@@ -170,7 +170,7 @@ def test_stalled_subscriber_costs_bounded_memory_and_sees_its_loss() -> None:
 def test_restarted_bus_is_told_apart_from_loss() -> None:
     """A listener that rejoins before the new bus overtakes the old ``_seq`` sees it go
     backwards and counts a restart, not a loss. (One that rejoins later cannot tell: see
-    the README's note on restarts.)"""
+    docs/library.md's note on restarts.)"""
     pull_port, pub_port = free_ports(2)
     pull, pub = f"tcp://127.0.0.1:{pull_port}", f"tcp://127.0.0.1:{pub_port}"
     with EventClient(pub, pull) as listener:

@@ -7,7 +7,7 @@ master was not given subscribe and push; then an authorised firer pushes malform
 frames (random bytes, bad tags, non-map payloads, hostile msgpack maps, multipart). The
 bus must keep serving: the authorised listener, armed before and read after, sees every
 published event with no gap in ``_seq``, and the master answers. Bounded in examples
-and time; the counts print with ``-s`` (the README's figures).
+and time; the counts print with ``-s`` (docs/SECURITY.md's figures).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ huge form field counts, YAML alias bombs, wrong content types, huge headers) go 
 raw sockets send garbage, half requests and nothing at all. Every answer must be an
 HTTP answer below 500 (a 4xx for everything without credentials), within the client's
 deadline; a minion answers ``test.ping`` through the master during the run and after
-it. Bounded in examples and time; the counts print with ``-s`` (the README's figures).
+it. Bounded in examples and time; the counts print with ``-s`` (docs/SECURITY.md's figures).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ extreme ints, extension types); a client with the real token sends hostile
 multipart messages) go straight at the port. Every frame must be answered (refused
 with an error, or served), the refusal counters must move, the master must stay up,
 and the live minion must answer ``test.ping`` throughout. Bounded in examples and time;
-the counts print with ``-s`` (they are the README's figures).
+the counts print with ``-s`` (they are docs/SECURITY.md's figures).
 """
 
 from __future__ import annotations
