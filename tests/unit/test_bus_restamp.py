@@ -207,6 +207,7 @@ def test_bad_by_reason_adds_up(bus: EventBus) -> None:
         "published": 1,
         "bad_frames": len(BAD_FRAMES),
         "bad_by_reason": expected,
+        "curve_refused": 0,
     }
 
 
