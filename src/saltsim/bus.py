@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import stat
 import threading
 import time
 import uuid
@@ -32,7 +34,7 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from saltsim.config import BusConfig
 from saltsim.curve import CurveServer
-from saltsim.errors import FrameError
+from saltsim.errors import ConfigError, FrameError
 from saltsim.private import private_dir
 from saltsim.stamp import Stamper
 from saltsim.wire import NotAMapError, decode_data, encode_data, pack_frame, tag_length
@@ -60,11 +62,32 @@ class BusStats:
 
 
 def _bind(sock: zmq.Socket[Any], address: str) -> str:
-    """Bind; an ``ipc://`` socket's directory is made (or checked) private first."""
+    """Bind; an ``ipc://`` socket's directory is made (or checked) private first, and a
+    socket file that something still serves is refused: libzmq would silently replace it,
+    cutting a running master's bus off from every listener."""
     if address.startswith("ipc://"):
-        private_dir(os.path.dirname(os.path.abspath(address[len("ipc://") :])))
+        path = os.path.abspath(address[len("ipc://") :])
+        private_dir(os.path.dirname(path))
+        if _served(path):
+            raise ConfigError(
+                f"{path} is served by another bus (a master already running with this "
+                "sock_dir?): give this one its own sock_dir"
+            )
     sock.bind(address)
     return sock.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
+def _served(path: str) -> bool:
+    """Whether a Unix socket at ``path`` accepts connections (a stale file does not)."""
+    if not os.path.lexists(path) or not stat.S_ISSOCK(os.lstat(path).st_mode):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def _map_header(count: int) -> bytes:

@@ -15,6 +15,7 @@ import zmq
 from saltsim.bus import EventBus
 from saltsim.client import EventClient
 from saltsim.curve import CurveClient
+from saltsim.errors import ConfigError
 from saltsim.testbed.local import LocalTestbed
 from saltsim.wire import pack_frame
 
@@ -137,3 +138,25 @@ def test_minion_default_pki_is_private(tmp_path: Path, monkeypatch: pytest.Monke
         "0o700",
         "0o700",
     ]
+
+
+def test_a_second_bus_does_not_take_over_a_served_socket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libzmq replaces an ipc:// socket file silently: a second bus on the same sock_dir
+    used to cut the running one off from every listener. Now it is refused; a stale file
+    (nothing serving it) is still taken over."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    with EventBus() as bus, EventClient() as client:
+        client.wait_ready(10)
+        with pytest.raises(ConfigError, match="served by another bus"), EventBus():
+            pass
+        assert client.fire_event({"still": "served"}, "after/second")
+        assert client.wait_for("after/second", 10).data == {"still": "served"}
+        first = bus.pub_address
+    stale = first[len("ipc://") :]
+    Path(stale).unlink(missing_ok=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as leftover:
+        leftover.bind(stale)  # a socket file whose owner is gone: nothing accepts on it
+    with EventBus() as again:
+        assert again.pub_address == first
