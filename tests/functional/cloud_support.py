@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import os
 import secrets
 import threading
 from pathlib import Path
@@ -143,9 +144,13 @@ class FakeCloud:
             return _error(500, "InternalError", "deploy script failed (injected fault)")
         assert self.bed is not None, "FakeCloud.bed is not set"
         pki = self.workdir / instance["id"] / "pki"
-        pki.mkdir(parents=True)
+        pki.mkdir(parents=True, mode=0o700)
         if body.get("pem"):
-            (pki / "minion.pem").write_text(body["pem"])
+            # 0600, as a deploy script leaves it: a minion refuses a looser private key
+            # (it could have been planted)
+            pem = os.open(pki / "minion.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(pem, "w") as handle:
+                handle.write(body["pem"])
             (pki / "minion.pub").write_text(body["pub"])
         options = {"master": body["master"], "master_port": body["master_port"]}
         options.update(body.get("options") or {})
