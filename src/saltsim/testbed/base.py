@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from saltsim.client import EventClient
@@ -71,6 +72,7 @@ class BusPorts:
     bus_pub: str = ""
     bus_pull: str = ""
     bus_curve: CurveClient | None = None
+    bus_client_key: Path | None = None  # the secret half of bus_curve's client key, on disk
 
     def listener(self, timeout: float = 30.0) -> EventClient:
         """An event client on the master bus, armed (it provably receives) on return."""
@@ -87,3 +89,16 @@ class BusPorts:
         from saltsim.recorder import Recorder
 
         return Recorder(self.bus_pub, self.bus_pull, curve=self.bus_curve, **options)
+
+    def bus_tool_env(self) -> dict[str, str]:
+        """Environment for a ``saltsim`` CLI tool on this host to reach the bus over TCP
+        with this testbed's CURVE keys."""
+        if self.bus_curve is None or self.bus_client_key is None:
+            raise TestbedError("the bus has no CURVE keys yet: bus_tool_env() before start()")
+        return {
+            "SALTSIM_MASTER": "127.0.0.1",
+            "SALTSIM_BUS_PUB_PORT": str(self.ports["bus_pub_port"]),
+            "SALTSIM_BUS_PULL_PORT": str(self.ports["bus_pull_port"]),
+            "SALTSIM_BUS_SERVER_KEY": self.bus_curve.server_key.decode(),
+            "SALTSIM_BUS_CLIENT_KEY": str(self.bus_client_key),
+        }

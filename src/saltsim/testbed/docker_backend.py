@@ -34,6 +34,7 @@ from saltsim.curve import CurveClient, load_or_create_keypair, parse_key
 from saltsim.identity import service_replica_id
 from saltsim.masterclient import MasterClient, MasterError
 from saltsim.testbed._cloud import CLOUD_LABEL, wait_cloud_health
+from saltsim.testbed._containers import ContainerFaults
 from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
 from saltsim.testbed.base import BusPorts, TestbedError
 from saltsim.testbed.local import BUS_HOLD, free_ports
@@ -85,7 +86,7 @@ def _escape(value: str) -> str:
     return value.replace("$", "$$")
 
 
-class DockerTestbed(BusPorts):
+class DockerTestbed(ContainerFaults, BusPorts):
     """A master container and minion containers of one session; a context manager."""
 
     backend = "docker"
@@ -265,17 +266,6 @@ class DockerTestbed(BusPorts):
             raise TestbedError(f"cannot read the master's bus key: {out.decode()}")
         return CurveClient(parse_key(out, "the master's pki/bus.pub"), *self._bus_keys)
 
-    def bus_tool_env(self) -> dict[str, str]:
-        """Environment for a ``saltsim`` CLI tool on this host to reach the bus (CURVE)."""
-        assert self.bus_curve is not None, "bus_tool_env() before start()"
-        return {
-            "SALTSIM_MASTER": "127.0.0.1",
-            "SALTSIM_BUS_PUB_PORT": str(self.ports["bus_pub_port"]),
-            "SALTSIM_BUS_PULL_PORT": str(self.ports["bus_pull_port"]),
-            "SALTSIM_BUS_SERVER_KEY": self.bus_curve.server_key.decode(),
-            "SALTSIM_BUS_CLIENT_KEY": str(self.bus_client_key),
-        }
-
     def client(self) -> MasterClient:
         code, out = self._master().exec_run(["cat", f"{_MASTER_DATA}/pki/client_token"])
         if code != 0:
@@ -412,30 +402,8 @@ class DockerTestbed(BusPorts):
         self._container(minion_id).remove(force=True)
         del self._minions[minion_id]
 
-    def start_minion(self, minion_id: str) -> None:
-        self._container(minion_id).start()
-
-    def stop_minion(self, minion_id: str) -> None:
-        self._container(minion_id).stop(timeout=10)
-
-    def kill_minion(self, minion_id: str) -> None:
-        self._container(minion_id).kill()
-
-    def pause_minion(self, minion_id: str) -> None:
-        self._container(minion_id).pause()
-
-    def unpause_minion(self, minion_id: str) -> None:
-        self._container(minion_id).unpause()
-
-    def disconnect_minion(self, minion_id: str) -> None:
-        self._network().disconnect(self._container(minion_id), force=True)
-
-    def reconnect_minion(self, minion_id: str) -> None:
-        self._network().connect(self._container(minion_id))
-
-    def minion_exit_code(self, minion_id: str, timeout: float = 10.0) -> int:
-        result: dict[str, Any] = self._container(minion_id).wait(timeout=timeout)
-        return int(result["StatusCode"])
+    def _minion_network(self) -> Any:
+        return self._network()
 
     def memory_bytes(self, handle: str) -> int:
         """The container's memory use as the engine reports it (cgroup usage less cache)."""

@@ -162,13 +162,7 @@ class LocalTestbed(BusPorts):
         """Environment for a ``saltsim`` CLI tool on this host to reach the bus."""
         if self.bus_curve is None:
             return {"SALTSIM_SOCK_DIR": str(self.master_options["sock_dir"])}
-        return {
-            "SALTSIM_MASTER": "127.0.0.1",
-            "SALTSIM_BUS_PUB_PORT": str(self.ports["bus_pub_port"]),
-            "SALTSIM_BUS_PULL_PORT": str(self.ports["bus_pull_port"]),
-            "SALTSIM_BUS_SERVER_KEY": self.bus_curve.server_key.decode(),
-            "SALTSIM_BUS_CLIENT_KEY": str(self.bus_client_key),
-        }
+        return super().bus_tool_env()
 
     def client(self) -> MasterClient:
         return MasterClient(

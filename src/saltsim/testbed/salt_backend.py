@@ -34,6 +34,7 @@ import zmq
 
 from saltsim.curve import CurveClient, load_or_create_keypair
 from saltsim.errors import EventTimeoutError
+from saltsim.testbed._containers import ContainerFaults
 from saltsim.testbed._engine import SESSION_LABEL, engine
 from saltsim.testbed.base import BusPorts, NotSupportedError, TestbedError
 from saltsim.testbed.docker_backend import _sweep
@@ -62,7 +63,7 @@ def _archive(path: str, text: str, mode: int = 0o644) -> bytes:
     return buffer.getvalue()
 
 
-class SaltTestbed(BusPorts):
+class SaltTestbed(ContainerFaults, BusPorts):
     """A real salt-master and salt-minion containers of one session; a context manager."""
 
     backend = "salt"
@@ -191,16 +192,6 @@ class SaltTestbed(BusPorts):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def bus_tool_env(self) -> dict[str, str]:
-        """Environment for a ``saltsim`` CLI tool on this host to reach the bridge (CURVE)."""
-        return {
-            "SALTSIM_MASTER": "127.0.0.1",
-            "SALTSIM_BUS_PUB_PORT": str(self.ports["bus_pub_port"]),
-            "SALTSIM_BUS_PULL_PORT": str(self.ports["bus_pull_port"]),
-            "SALTSIM_BUS_SERVER_KEY": self._bridge_public.decode(),
-            "SALTSIM_BUS_CLIENT_KEY": str(self.bus_client_key),
-        }
-
     # -- clients --------------------------------------------------------------------
     def client(self) -> Any:
         """salt-key, salt and salt-run in the master's container (``SaltCli``)."""
@@ -254,30 +245,8 @@ class SaltTestbed(BusPorts):
     def minions(self) -> list[str]:
         return sorted(self._minions)
 
-    def start_minion(self, minion_id: str) -> None:
-        self._container(minion_id).start()
-
-    def stop_minion(self, minion_id: str) -> None:
-        self._container(minion_id).stop(timeout=10)
-
-    def kill_minion(self, minion_id: str) -> None:
-        self._container(minion_id).kill()
-
-    def pause_minion(self, minion_id: str) -> None:
-        self._container(minion_id).pause()
-
-    def unpause_minion(self, minion_id: str) -> None:
-        self._container(minion_id).unpause()
-
-    def disconnect_minion(self, minion_id: str) -> None:
-        self._network.disconnect(self._container(minion_id), force=True)
-
-    def reconnect_minion(self, minion_id: str) -> None:
-        self._network.connect(self._container(minion_id))
-
-    def minion_exit_code(self, minion_id: str, timeout: float = 10.0) -> int:
-        result: dict[str, Any] = self._container(minion_id).wait(timeout=timeout)
-        return int(result["StatusCode"])
+    def _minion_network(self) -> Any:
+        return self._network
 
     # -- master ---------------------------------------------------------------------
     def restart_master(self) -> None:
