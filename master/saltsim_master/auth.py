@@ -57,11 +57,20 @@ class Authenticator:
             "publish_port": self.config.publish_port,
         }
 
+    def _full_for(self, minion_id: str) -> bool:
+        """Salt 3008 (``ClearFuncs._auth``): refused for room only when more minions than
+        ``max_minions`` are *connected* (not merely accepted) and this id is not one of
+        them. The test is ``not len(connected) <= max_minions``, so with a limit of N a
+        new minion is refused only once N + 1 are connected."""
+        accepted = set(self.keys.list("accepted"))
+        connected = self.sessions.connected(self.config.heartbeat_timeout) & accepted
+        return len(connected) > self.config.max_minions and minion_id not in connected
+
     def _decide(self, minion_id: str, pem: str) -> str:
         """Salt's order: full, rejected, open mode, key mismatch, accepted, auto-accept."""
         keys, cfg = self.keys, self.config
         state = keys.state(minion_id)
-        if cfg.max_minions and state != "accepted" and keys.accepted_count() >= cfg.max_minions:
+        if cfg.max_minions and self._full_for(minion_id):
             return "full"
         if state == "rejected":
             return "reject"
