@@ -34,8 +34,9 @@ async def test_echo(minion: Minion, text: Any) -> Any:
 
 
 async def test_arg(minion: Minion, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    # As Salt's test.arg: the publication's __pub_* keywords are not the caller's.
-    return {"args": list(args), "kwargs": {k: v for k, v in kwargs.items() if k[:2] != "__"}}
+    # As Salt 3008.3's test.arg: kwargs as received, the publication's __pub_* keys among
+    # them (load_args_and_kwargs adds them to every function that takes **kwargs).
+    return {"args": list(args), "kwargs": dict(kwargs)}
 
 
 async def test_sleep(minion: Minion, length: Any = 1) -> bool:

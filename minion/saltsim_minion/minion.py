@@ -366,6 +366,16 @@ class Minion:
 
     async def _run_job(self, load: dict[str, Any]) -> None:
         fun, arg = str(load.get("fun")), list(load.get("arg") or [])
+        if self.config.dialect == "3008":
+            # Salt 3008's minion adds its resource targeting to every publication it runs
+            # (_target_load), so functions taking **kwargs see them as __pub_* keys; a
+            # minion managing no resources is itself the target.
+            load = {
+                **load,
+                "resource_targets": [],
+                "pure_resource_target": False,
+                "minion_is_target": True,
+            }
         value, retcode, success = await execute(self, fun, arg, load)
         ret = {
             "cmd": "_return",

@@ -110,7 +110,18 @@ def test_kwargs_travel_as_trailing_kwarg_dict(bed: LocalTestbed) -> None:
     with bed.client() as client:
         returns, _ = client.cmd("web1", "test.arg", ["a", 2], {"k": "v"}, timeout=20)
     ret = returns["web1"]
-    assert ret["return"] == {"args": ["a", 2], "kwargs": {"k": "v"}}
+    # As Salt 3008.3's test.arg: the publication's __pub_* keys come with the caller's.
+    assert ret["return"]["args"] == ["a", 2]
+    kwargs = ret["return"]["kwargs"]
+    assert {k: v for k, v in kwargs.items() if not k.startswith("__pub_")} == {"k": "v"}
+    assert kwargs["__pub_fun"] == "test.arg" and kwargs["__pub_jid"] == ret["jid"]
+    assert kwargs["__pub_tgt"] == "web1" and kwargs["__pub_arg"] == ret["fun_args"]
+    # 3008's minion adds its resource targeting to the publication it runs; 3006 has none.
+    if bed.dialect == "3008":
+        assert kwargs["__pub_resource_targets"] == [] and kwargs["__pub_minion_is_target"]
+        assert kwargs["__pub_pure_resource_target"] is False
+    else:
+        assert "__pub_minion_is_target" not in kwargs
     assert ret["fun_args"] == ["a", 2, {"__kwarg__": True, "k": "v"}]
 
 
