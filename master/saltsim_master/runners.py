@@ -107,7 +107,17 @@ async def test_raise(master: Master, message: str = "raised on request") -> None
     raise RunnerError(message)
 
 
+async def error_error(master: Master, name: str | None = None, message: str = "") -> Any:
+    """Salt's ``error.error`` runner (there since 2015, in 3006 and 3008): ``{}`` without a
+    name, else it raises the exception ``name`` with ``message``; the runner's ret is then
+    ``success: false, retcode: 1``. Real Salt has no ``test.raise`` runner."""
+    if name is None:
+        return {}
+    raise RunnerError(f"Exception occurred in runner error.error: {name}: {message}")
+
+
 RUNNERS: dict[str, Runner] = {
+    "error.error": error_error,
     "manage.status": manage_status,
     "manage.up": manage_up,
     "manage.down": manage_down,
