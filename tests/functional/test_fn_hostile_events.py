@@ -37,13 +37,14 @@ def _nested(depth: int) -> Any:
 class _Intruder:
     """A minion over a raw socket: signs in, then sends any event it likes."""
 
-    def __init__(self, bed: LocalTestbed) -> None:
+    def __init__(self, bed: LocalTestbed, minion_id: str = "intruder") -> None:
         self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(f"tcp://127.0.0.1:{bed.ports['ret_port']}")
         keys, self.ctr = KeyPair.generate(), 0
-        auth = {"cmd": "_auth", "id": "intruder", "pub": keys.public_pem}
+        self.minion_id = minion_id
+        auth = {"cmd": "_auth", "id": minion_id, "pub": keys.public_pem}
         reply = self._ask(encode_data({"enc": "clear", "rid": 0, "load": auth}))
         assert reply["act"] == "accept", reply
         self.cipher = SessionCipher(keys.decrypt(reply["request_key"]))
@@ -59,8 +60,9 @@ class _Intruder:
     def request(self, load: dict[str, Any]) -> dict[Any, Any]:
         self.ctr += 1
         load = {**load, "ctr": self.ctr}
-        sealed = self.cipher.seal(load, b"intruder")
-        return self._ask(encode_data({"enc": "aes", "id": "intruder", "rid": 1, "load": sealed}))
+        sealed = self.cipher.seal(load, self.minion_id.encode())
+        envelope = {"enc": "aes", "id": self.minion_id, "rid": 1, "load": sealed}
+        return self._ask(encode_data(envelope))
 
     def close(self) -> None:
         self.sock.close(0)
@@ -120,12 +122,14 @@ def test_one_malformed_event_ends_no_stream_watch_or_recorder(bed: LocalTestbed)
 
 def test_a_return_no_json_can_hold_answers_the_jobs_endpoint(bed: LocalTestbed) -> None:
     """GET /jobs/<jid> once answered 500 for everyone after one return had a bytes key."""
-    intruder = _Intruder(bed)
+    # its own id: the module's master keeps the first test's "intruder" key, and a second
+    # key under that id would be denied
+    intruder = _Intruder(bed, "returner")
     try:
         with http(bed) as client:
             token = login(client)
             auth = {"X-Auth-Token": token}
-            chunk = {"tgt": "intruder", "fun": "test.ping"}
+            chunk = {"tgt": "returner", "fun": "test.ping"}
             published = client.post("/minions", json=chunk, headers=auth)
             assert published.status_code == 202, published.text
             jid = published.json()["return"][0]["jid"]
@@ -136,7 +140,7 @@ def test_a_return_no_json_can_hold_answers_the_jobs_endpoint(bed: LocalTestbed) 
     finally:
         intruder.close()
     assert reply.status_code == 200, reply.text
-    shown = reply.json()["return"][0]["intruder"]
+    shown = reply.json()["return"][0]["returner"]
     assert shown["b'k'"] == 1
     assert "nested deeper than" in json.dumps(shown["deep"])
 

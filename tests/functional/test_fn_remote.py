@@ -51,5 +51,8 @@ def test_remote_listener_over_the_masters_api() -> None:
         )
         assert sent.returncode == 0, sent.stderr
         event = client.wait_for("t/x", 30)
-        assert (event.data["id"], event.data["data"]) == ("api1", {"a": 1})
+        # as salt-call event.send: the user's keys beside salt-call's __pub_* ones
+        user = {k: v for k, v in event.data["data"].items() if not k.startswith("__pub_")}
+        assert (event.data["id"], user) == ("api1", {"a": 1})
+        assert event.data["data"]["__pub_tgt"] == "salt-call"
         assert client.lost == 0
