@@ -99,7 +99,9 @@ class Recorder:
         self._client.close()
 
     def __enter__(self) -> Recorder:
-        return self.start()
+        # ``with Recorder(...).start() as rec`` must not start a second reader: close()
+        # would join only one, and the other would read from a closed socket.
+        return self if self._thread is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
