@@ -159,7 +159,8 @@ def test_presence_scenario_loads() -> None:
     scenario = load_scenario(PRESENCE)
     assert scenario.name == "presence"
     assert scenario.settings.minions == ("m1", "m2", "m3")
-    assert [step.kind for step in scenario.steps][:3] == ["start", "wait", "kill"]
+    kinds = [step.kind for step in scenario.steps]
+    assert kinds[:6] == ["start", "wait", "wait", "wait", "ticks", "kill"]
     assert {e.dialect for e in scenario.expectations} == {None, "3006", "3008"}
 
 
