@@ -116,7 +116,7 @@ diff-all: images-salt ## scenario diff of every scenario but cloud.yaml; fails o
 	  $(PY) -m saltsim scenario diff $$name || failed="$$failed $$name"; done; \
 	  if [ -n "$$failed" ]; then echo "undeclared differences:$$failed"; exit 1; fi
 
-SALT_GOLDENS := tests/salt/scenarios/presence-settled.yaml scenarios/keys.yaml
+SALT_GOLDENS := scenarios/presence.yaml scenarios/keys.yaml
 
 salt-goldens: images-salt ## re-record tests/salt/goldens: presence and keys on real Salt 3008 (whatever Salt does)
 	@for file in $(SALT_GOLDENS); do name=$$(basename $$file .yaml); \
