@@ -33,6 +33,8 @@ def _json_response(body: Any, **options: Any) -> web.Response:
     or a return, nesting deeper than ``json`` recurses): such values go out in
     ``safejson``'s safe form, so one minion cannot make an endpoint answer 500 for everyone."""
     return web.json_response(body, dumps=lambda value: safejson.dumps(value)[0], **options)
+
+
 HOOK_BASE = "salt/netapi/hook"
 # Credentials a hook's caller sent: never put on the bus, which every listener reads.
 # (salt-api 3008's Webhook fires dict(cherrypy.request.headers), these included.)
