@@ -167,8 +167,13 @@ def test_local_returns_what_saltsim_cmd_returns(bed: LocalTestbed, api: httpx.Cl
     reply = api.post("/", json=[chunk])
     assert reply.status_code == 200
     (returned,) = reply.json()["return"]
-    assert returned == saltsim_cli(bed, "cmd", "*", "test.arg", "a", "1", "k=v")
+    # test.arg returns the publication's __pub_* keys among its kwargs, as Salt's does:
+    # each job has its own jid and user, the rest is the same
+    assert _without_pub(returned) == _without_pub(
+        saltsim_cli(bed, "cmd", "*", "test.arg", "a", "1", "k=v")
+    )
     assert returned["web1"]["args"] == ["a", 1]
+    assert returned["web1"]["kwargs"]["__pub_user"] == "saltdev"
     # one object instead of a list, and the other targeting forms
     one = api.post(
         "/", json={"client": "local", "tgt": "web2", "tgt_type": "list", "fun": "test.ping"}
@@ -183,7 +188,20 @@ def test_local_form_encoded_repeats_arg(bed: LocalTestbed, api: httpx.Client) ->
     reply = api.post(
         "/", content=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
-    assert reply.json()["return"] == [{"web1": {"args": ["x", "y"], "kwargs": {}}}]
+    (returned,) = reply.json()["return"]
+    assert _without_pub(returned) == {"web1": {"args": ["x", "y"], "kwargs": {}}}
+    assert returned["web1"]["kwargs"]["__pub_arg"] == ["x", "y"]
+
+
+def _without_pub(returns: dict[str, Any]) -> dict[str, Any]:
+    """test.arg returns without the publication's __pub_* keys."""
+    return {
+        minion: {
+            "args": ret["args"],
+            "kwargs": {k: v for k, v in ret["kwargs"].items() if not k.startswith("__pub_")},
+        }
+        for minion, ret in returns.items()
+    }
 
 
 def test_runner_returns_what_saltsim_run_returns(bed: LocalTestbed, api: httpx.Client) -> None:
