@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from saltsim.churn.machine import _settled_key
 from saltsim.churn.model import ChurnModel, Expected
 
 
@@ -194,3 +195,25 @@ def test_a_container_cut_off_stays_cut_off_through_kill_and_start() -> None:
     assert model.reconnect("m1").expected == [] and not model.minions["m1"].cut_off
     with pytest.raises(ValueError, match="not off the network"):
         model.reconnect("m1")
+
+
+def test_a_publication_sent_while_cut_off_keeps_the_key_from_delete_until_a_restart() -> None:
+    """Found by the docker campaign (seed 31): a job published while m2 was cut off reached
+    it ~10 ticks after the reconnect (TCP back-off); its key deleted in between, m2 then
+    pended at a moment no step could wait for. Delete skips such a minion until its
+    process restarts; a paused one (its connection stays up) is not affected."""
+    model = model_with("m1", "m2", "m3")
+    for minion_id in ("m1", "m2", "m3"):
+        connected(model, minion_id)
+    model.disconnect("m2")
+    model.pause("m3")
+    model.job(["m1", "m2"])
+    model.reconnect("m2")
+    model.unpause("m3")
+    states = model.minions
+    assert states["m2"].publication_in_flight and not _settled_key(states["m2"])
+    assert not states["m3"].publication_in_flight and _settled_key(states["m3"])
+    assert _settled_key(states["m1"])
+    model.kill("m2")
+    model.start("m2")
+    assert not states["m2"].publication_in_flight and _settled_key(states["m2"])

@@ -64,8 +64,11 @@ def _keyed(st: MinionState) -> bool:
 
 def _settled_key(st: MinionState) -> bool:
     """Accepted or rejected: deleting the pending key of a running minion only pends it
-    again at once, a step that teaches nothing, so delete picks among these."""
-    return st.key in ("accepted", "rejected")
+    again at once, a step that teaches nothing, so delete picks among these; not an
+    accepted one with a publication in flight (MinionState.publication_in_flight)."""
+    if st.key == "accepted":
+        return not st.publication_in_flight
+    return st.key == "rejected"
 
 
 class ChurnMachine(RuleBasedStateMachine):

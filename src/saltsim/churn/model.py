@@ -50,6 +50,11 @@ class MinionState:
     # it; one published while it was paused or cut off waits for it (publication_waiting).
     quiet: bool = False
     publication_waiting: bool = False
+    # A publication went out while this (not quiet) process was off the network: TCP hands
+    # it over some time after the reconnect, after retransmission back-off (seen: ~10
+    # ticks), so when it arrives is unknown. Deleting the key meanwhile would make the
+    # minion pend at an unknown time, which no step can wait for: delete skips it.
+    publication_in_flight: bool = False
     was_accepted: bool = False  # its key was deleted while accepted, and it has not pended
 
     @property
@@ -203,7 +208,7 @@ class ChurnModel:
         if st.alive:
             raise ValueError(f"{minion_id} is already running")
         st.started, st.session = False, False
-        st.quiet = st.publication_waiting = False
+        st.quiet = st.publication_waiting = st.publication_in_flight = False
         if st.cut_off:  # it starts, but cannot reach the master until reconnected
             st.proc = "cut"
             effect.transitions.append("started off the network")
@@ -218,7 +223,7 @@ class ChurnModel:
         if st.proc not in alive:
             raise ValueError(f"{minion_id} has no {' or '.join(alive)} process to {cause}")
         st.proc, st.session = "none", False
-        st.quiet = st.publication_waiting = False
+        st.quiet = st.publication_waiting = st.publication_in_flight = False
         effect.transitions.append(f"{cause} a minion")
         return self._finish(effect, before, cause)
 
@@ -360,6 +365,8 @@ class ChurnModel:
                     self._wake(minion_id, effect)
                 elif st.quiet:
                     st.publication_waiting = True
+                elif st.proc == "cut":
+                    st.publication_in_flight = True
         return effect, plan
 
     def _wake(self, minion_id: str, effect: Effect) -> None:
