@@ -106,6 +106,7 @@ class RequestEdge:
         session.last_counter = counter
         session.last_seen = time.monotonic()
         session.closed = False
+        session.confirmed = True
         if not isinstance(opened.get("cmd"), str):
             raise Refused("bad load", "load has no cmd", rid=rid)
         return session, opened

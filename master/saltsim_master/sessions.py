@@ -21,6 +21,11 @@ class Session:
     last_counter: int = 0
     last_seen: float = field(default_factory=time.monotonic)
     closed: bool = False
+    # Set by the first sealed request: the minion got the sign-in's answer. An _auth that
+    # TCP delivered late (sent before a network cut, from a socket the minion has since
+    # replaced) opens a session nobody holds; counted as connected, it flapped presence
+    # new, then lost a heartbeat_timeout later (the docker churn campaign, seed 31).
+    confirmed: bool = False
 
 
 class Sessions:
@@ -51,5 +56,7 @@ class Sessions:
     def connected(self, timeout: float, now: float | None = None) -> set[str]:
         now = time.monotonic() if now is None else now
         return {
-            sid for sid, s in self._by_id.items() if not s.closed and now - s.last_seen <= timeout
+            sid
+            for sid, s in self._by_id.items()
+            if s.confirmed and not s.closed and now - s.last_seen <= timeout
         }
