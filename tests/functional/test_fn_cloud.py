@@ -240,6 +240,9 @@ def test_profile_without_preaccept_pends_and_destroy_keeps_the_key(
     )
     assert auth.data["act"] == "pend"
     assert runner(bed, "cloud.destroy", "kept1")["success"] is True
+    # the master's events and settle()'s sentinel travel on two bus connections: wait for
+    # the last stage first, or the sentinel may overtake it
+    recorder.wait_for("salt/cloud/kept1/destroyed", WAIT)
     events = settle(recorder)
     assert stages(events, "kept1") == [*CREATE_STAGES, "destroying", "destroyed"]
     assert not [e for e in events if e.tag == "salt/key"]
