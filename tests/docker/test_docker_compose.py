@@ -66,6 +66,16 @@ def test_stack_comes_up_by_hand_as_the_readme_says(by_hand: dict[str, str]) -> N
         up, env={**os.environ, **by_hand}, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
+    # `up -d` returns when the master's container started, not when it made its keys
+    health = [*argv, "exec", "-T", "master", "python3", "-m", "saltsim.health", "master"]
+    ready = subprocess.run(
+        [*health, "--wait", "60"],
+        env={**os.environ, **by_hand},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ready.returncode == 0, ready.stderr
     cat = [*argv, "exec", "-T", "master", "cat", "/var/lib/saltsim/master/pki/bus.pub"]
     server = subprocess.run(
         cat, env={**os.environ, **by_hand}, capture_output=True, text=True, timeout=60

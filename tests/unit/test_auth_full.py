@@ -24,7 +24,8 @@ def _auth(tmp_path: Path, connected: list[str], accepted: list[str]) -> Authenti
         keys.put("accepted", minion_id, PEM)
     sessions = Sessions()
     for minion_id in connected:
-        sessions.open(minion_id, new_session_key())
+        # connected: a session its minion has used (a bare _auth is not presence yet)
+        sessions.open(minion_id, new_session_key()).confirmed = True
     config = MasterConfig(max_minions=1, auto_accept=False)
     return Authenticator(config, keys, sessions, lambda t, d: fired.append((t, d)))
 

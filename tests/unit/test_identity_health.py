@@ -54,3 +54,41 @@ def test_minion_connected_needs_an_established_connection_to_the_master_port(
 def test_health_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert health_main(["bogus"]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["master", "--wait"],
+        ["master", "--wait", "x"],
+        ["master", "--wait", "-1"],
+        ["minion", "5"],
+        [],
+    ],
+)
+def test_health_bad_wait_is_a_usage_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert health_main(argv) == 2
+    assert "--wait SECONDS" in capsys.readouterr().err
+
+
+def test_health_wait_fails_at_its_deadline_when_nothing_listens(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    probes: list[int] = []
+
+    def refused() -> bool:
+        probes.append(1)
+        return False
+
+    monkeypatch.setattr("saltsim.health.master_healthy", refused)
+    assert health_main(["master", "--wait", "0.3"]) == 1
+    assert len(probes) >= 2  # it probed again before giving up
+    assert "not within 0.3s" in capsys.readouterr().err
+
+
+def test_health_wait_returns_as_soon_as_the_probe_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([False, False, True])
+    monkeypatch.setattr("saltsim.health.master_healthy", lambda: next(answers))
+    assert health_main(["master", "--wait", "30"]) == 0
