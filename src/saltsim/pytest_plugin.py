@@ -109,7 +109,7 @@ def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., An
     """``scenario(name_or_path, dialect=None, minions=None, backend=None)`` runs a scenario
     file and returns its ``RunOutcome`` (``.ok``, ``.report()``); the backend defaults to
     docker for tests marked ``docker``, else local. Results go under ``tmp_path``."""
-    from saltsim._cli_scenario import find_scenario
+    from saltsim.cli.scenario import find_scenario
     from saltsim.scenario import load_scenario
     from saltsim.scenario.runner import ScenarioRunner
 

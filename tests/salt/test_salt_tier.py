@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from saltsim._cli_scenario import find_scenario
+from saltsim.cli.scenario import find_scenario
 from saltsim.scenario import load_scenario, read_record
 from saltsim.scenario.diff import render_text
 from saltsim.scenario.diff_run import diff_runs

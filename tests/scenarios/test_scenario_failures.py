@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from saltsim._cli_scenario import scenarios_dir
 from saltsim.cli import main
+from saltsim.cli.scenario import scenarios_dir
 
 pytestmark = pytest.mark.functional
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from saltsim._cli_scenario import scenarios_dir
+from saltsim.cli.scenario import scenarios_dir
 from saltsim.scenario import load_scenario
 
 NETWORK_STEPS = {"disconnect", "reconnect"}

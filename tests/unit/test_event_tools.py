@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import zmq
 
-from saltsim._cli_event_send import parse_payload
-from saltsim._cli_state_event import WatchOptions, expr_matcher, format_event, watch_options
-from saltsim._cli_target import bus_target
+from saltsim.cli.event_send import parse_payload
+from saltsim.cli.state_event import WatchOptions, expr_matcher, format_event, watch_options
+from saltsim.cli.target import bus_target
 from saltsim.config import bus_ipc_addresses, default_sock_dir
 from saltsim.errors import UsageError
 from saltsim.event import Event

@@ -21,9 +21,9 @@ from saltsim_master.jobs import JidMaker, Job, JobCache
 from saltsim_master.keys import valid_id
 
 from saltsim import safejson
-from saltsim._cli_state_event import format_event
+from saltsim.cli.output import nested, render
+from saltsim.cli.state_event import format_event
 from saltsim.event import Event
-from saltsim.output import nested, render
 from saltsim.scenario.record import RecordedRun, dumps_record, loads_record
 from saltsim.targeting import TargetError, check_target, match_target
 

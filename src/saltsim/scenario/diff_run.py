@@ -40,7 +40,7 @@ def _record(scenario: Scenario, backend: str, results: Path, given: Path | None)
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    from saltsim._cli_scenario import find_scenario
+    from saltsim.cli.scenario import find_scenario
 
     scenario = load_scenario(find_scenario(args.name))
     if args.dialect:

@@ -1,28 +1,20 @@
-"""The ``saltsim`` command line."""
+"""``saltsim bus`` and ``saltsim demo``: the master event bus in the foreground, and a demo."""
 
 from __future__ import annotations
 
 import argparse
 import faulthandler
 import json
-import os
 import signal
 import socket
-import sys
 import time
-from collections.abc import Sequence
+from typing import Any
 
-from saltsim._cli_event_send import add_event_commands
-from saltsim._cli_fuzz import add_fuzz_commands
-from saltsim._cli_master import add_master_commands
-from saltsim._cli_scenario import add_scenario_commands
 from saltsim.bus import EventBus
 from saltsim.client import EventClient
 from saltsim.config import BusConfig, load_config
-from saltsim.daemon import setup_logging
-from saltsim.errors import SaltsimError
 
-__all__ = ["main"]
+__all__ = ["add_bus_commands", "cmd_bus", "cmd_demo"]
 
 
 def _add_bus_options(parser: argparse.ArgumentParser) -> None:
@@ -99,23 +91,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0 if client.lost == 0 else 1
 
 
-def cmd_clean(args: argparse.Namespace) -> int:
-    """Remove every saltsim container, network and volume, found by the session label."""
-    from saltsim.testbed._engine import EngineUnavailableError
-    from saltsim.testbed.docker_backend import clean
-
-    try:
-        removed = clean()
-    except EngineUnavailableError as exc:
-        print(f"saltsim: nothing to clean: {exc}", file=sys.stderr)
-        return 0
-    print(", ".join(f"{count} {kind}" for kind, count in removed.items()) + " removed")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="saltsim", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_bus_commands(sub: Any) -> None:
     bus = sub.add_parser("bus", help="run the master event bus in the foreground")
     _add_bus_options(bus)
     bus.set_defaults(func=cmd_bus)
@@ -123,40 +99,3 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=int, default=6)
     demo.add_argument("--dialect", choices=["3008", "3006"])
     demo.set_defaults(func=cmd_demo)
-    add_master_commands(sub)
-    add_event_commands(sub)
-    add_scenario_commands(sub)
-    add_fuzz_commands(sub)
-    clean = sub.add_parser(
-        "clean", help="remove every saltsim container, network and volume (by label)"
-    )
-    clean.set_defaults(func=cmd_clean)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        # `saltsim run state.event -l info pretty=True`: argparse ends a command's argument
-        # list at its first option; words after the options belong to it too.
-        if hasattr(args, "args") and not any(word.startswith("-") for word in extra):
-            args.args = [*args.args, *extra]
-        else:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if getattr(args, "log_level", None):
-        setup_logging(args.log_level)
-    try:
-        return int(args.func(args))
-    except SaltsimError as exc:
-        print(f"saltsim: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        # The reader went away (`| head`): exit quietly, and point stdout at /dev/null so
-        # that Python's own flush at exit does not report the broken pipe a second time.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return 0
-    except (KeyboardInterrupt, EOFError):
-        return 130

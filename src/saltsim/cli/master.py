@@ -4,42 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from typing import Any
 
-import yaml
-
-from saltsim._cli_state_event import state_event
-from saltsim._cli_target import add_target_options, bus_target, connectable, default_client_key
+from saltsim.cli.arguments import parse_args
+from saltsim.cli.output import render
+from saltsim.cli.state_event import state_event
+from saltsim.cli.target import add_target_options, bus_target, connectable, default_client_key
 from saltsim.daemon import add_log_option
 from saltsim.masterclient import MasterClient, read_token
-from saltsim.output import render
 
-__all__ = ["add_master_commands", "parse_args", "yamlify"]
-
-_KWARG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
-
-
-def yamlify(text: str) -> Any:
-    """Salt's CLI argument typing: ``1`` is an int, ``true`` a bool, ``{a: 1}`` a dict."""
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    return text if value is None and text not in ("null", "~", "None") else value
-
-
-def parse_args(words: list[str]) -> tuple[list[Any], dict[str, Any]]:
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
-    for word in words:
-        match = _KWARG.match(word)
-        if match:
-            kwargs[match.group(1)] = yamlify(match.group(2))
-        else:
-            args.append(yamlify(word))
-    return args, kwargs
+__all__ = ["add_master_commands"]
 
 
 def _client(args: argparse.Namespace) -> MasterClient:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from saltsim import safejson
-from saltsim._cli_target import bus_target
+from saltsim.cli.arguments import KWARG
+from saltsim.cli.target import bus_target
 from saltsim.client import READY_TAG, EventClient
 from saltsim.errors import UsageError
 from saltsim.event import Event
@@ -31,7 +32,6 @@ __all__ = ["WatchOptions", "expr_matcher", "format_event", "state_event", "watch
 log = logging.getLogger("saltsim.state.event")
 
 _POSITIONAL = ("tagmatch", "count", "quiet", "sock_dir", "pretty", "node")
-_KWARG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 # How long the listener tries to prove it receives before it listens regardless.
 ARM_TIMEOUT = 5.0
 
@@ -58,7 +58,7 @@ def watch_options(words: list[str]) -> WatchOptions:
     given: dict[str, str] = {}
     positional = iter(_POSITIONAL)
     for word in words:
-        match = _KWARG.match(word)
+        match = KWARG.match(word)
         name, text = (match.group(1), match.group(2)) if match else (next(positional, ""), word)
         if not name:
             raise UsageError(f"state.event: too many arguments at {word!r}")

@@ -14,23 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import zmq
 
-from saltsim._cli_master import yamlify
-from saltsim._cli_target import add_target_options, bus_target, names_a_master
+from saltsim.cli.arguments import KWARG, yamlify
+from saltsim.cli.target import add_target_options, bus_target, names_a_master
 from saltsim.curve import CurveClient
 from saltsim.errors import FrameError, SaltsimError, UsageError
 from saltsim.minionipc import MinionIPCError, auto_socket, find_socket, fire_via_minion
 from saltsim.wire import pack_frame
 
 __all__ = ["add_event_commands", "parse_payload"]
-
-_KWARG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 
 
 class NotDelivered(SaltsimError):
@@ -42,7 +39,7 @@ def parse_payload(words: list[str]) -> dict[str, Any]:
     them (``1`` an int, ``true`` a bool); the pairs update the object."""
     data: dict[str, Any] = {}
     for index, word in enumerate(words):
-        match = _KWARG.match(word)
+        match = KWARG.match(word)
         if match:
             data[match.group(1)] = yamlify(match.group(2))
             continue

@@ -1,4 +1,8 @@
-"""``saltsim scenario run|check|list``: the scenario runner's command line."""
+"""``saltsim scenario run|check|diff|list``: the scenario runner's command line.
+
+The runner is the harness (``saltsim.scenario``), which a daemon image does not carry:
+it is imported when a command runs, not when the parser is built.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,6 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
-
-from saltsim.scenario import ScenarioError, check, load_scenario, read_record
-from saltsim.scenario.report import render_failure, render_summary
 
 __all__ = ["add_scenario_commands", "find_scenario", "scenarios_dir"]
 
@@ -22,11 +23,13 @@ def scenarios_dir() -> Path:
     here = Path("scenarios")
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parents[2] / "scenarios"
+    return Path(__file__).resolve().parents[3] / "scenarios"
 
 
 def find_scenario(name: str) -> Path:
     """A path as given, or ``scenarios/NAME.yaml``; a clear error listing what exists."""
+    from saltsim.scenario import ScenarioError
+
     given = Path(name)
     if given.suffix in (".yaml", ".yml") and given.is_file():
         return given
@@ -48,6 +51,7 @@ def _default_backend() -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from saltsim.scenario import load_scenario
     from saltsim.scenario.runner import ScenarioRunner
 
     scenario = load_scenario(find_scenario(args.name))
@@ -61,6 +65,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from saltsim.scenario import check, load_scenario, read_record
+    from saltsim.scenario.report import render_failure, render_summary
+
     scenario = load_scenario(find_scenario(args.name))
     run = read_record(args.events)
     scenario = scenario.with_overrides(dialect=run.dialect, minions=run.minions or None)
@@ -79,6 +86,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from saltsim.scenario import ScenarioError, load_scenario
+
     for path in sorted(scenarios_dir().glob("*.yaml")):
         try:
             scenario = load_scenario(path)
