@@ -1,7 +1,7 @@
 """``make bench-churn``: connect/disconnect cycles a second against a real master, no gaps.
 
 What one **cycle** is, as a Salt user would count it: a swarm minion (the real
-protocol, ``saltsim_minion.churn``) signs in (``_auth`` -> ``salt/auth`` accept on
+protocol, ``saltsim_minion.reconnect_swarm``) signs in (``_auth`` -> ``salt/auth`` accept on
 the bus), does its start-up (``_pillar`` -> ``minion/refresh``, ``resource/refresh``;
 ``minion_start``; ``salt/minion/<id>/start``), says goodbye (``_disconnect``: the
 master marks its session closed), closes its sockets and signs in again on new
@@ -153,7 +153,7 @@ class _Churners:
         port = str(self.bed.ports["ret_port"])
         cycles = str(max(1, int(MAX_RATE * seconds / len(self.layout))))
         for prefix, count in self.layout:
-            argv = [sys.executable, "-m", "saltsim_minion.churn", "--master", "127.0.0.1"]
+            argv = [sys.executable, "-m", "saltsim_minion.reconnect_swarm", "--master", "127.0.0.1"]
             argv += ["--master-port", port, "--count", str(count), "--prefix", prefix]
             argv += ["--keys-dir", str(self.keys), "--cycles", cycles, "--seconds", str(seconds)]
             with (self.bed.workdir / "logs" / f"{prefix}.log").open("ab") as log:

@@ -26,7 +26,7 @@ from saltsim.errors import FrameError
 from saltsim.targeting import TargetError, match_target
 from saltsim.wire import decode_data, encode_data
 from saltsim_minion.config import MinionConfig
-from saltsim_minion.functions import execute
+from saltsim_minion.functions import FUNCTIONS
 
 __all__ = ["EXIT_REJECTED", "Minion", "Rejected"]
 
@@ -52,6 +52,16 @@ class _Quiet(_Reauth):
 
 
 class Minion:
+    """One minion's life against its master: sign-in, start-up, heartbeats, jobs.
+
+    ``run()`` signs in (``Rejected`` ends it), fires the start sequence, then serves
+    publications and heartbeats until cancelled; ``goodbye()`` tells the master of a
+    graceful stop, ``close()`` closes the sockets. ``request()`` is the sealed request
+    channel the start-up, the jobs' returns and the local event socket share. Jobs run
+    through the execution-function table (``saltsim_minion.functions``) with this
+    minion as their ``FunctionContext``.
+    """
+
     def __init__(
         self, config: MinionConfig, context: zmq.asyncio.Context, keys: KeyPair | None = None
     ) -> None:
@@ -93,6 +103,11 @@ class Minion:
         }
         base.update(self.config.grains)
         return base
+
+    @property
+    def id(self) -> str:
+        """The minion's id (``FunctionContext``)."""
+        return self.config.id
 
     @property
     def awake(self) -> bool:
@@ -376,7 +391,7 @@ class Minion:
                 "pure_resource_target": False,
                 "minion_is_target": True,
             }
-        value, retcode, success = await execute(self, fun, arg, load)
+        value, retcode, success = await FUNCTIONS.execute(self, fun, arg, load)
         ret = {
             "cmd": "_return",
             "id": self.config.id,

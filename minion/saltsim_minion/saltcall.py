@@ -17,7 +17,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from saltsim_minion.functions import event_data
+from saltsim_minion.functions.event import event_data
 
 if TYPE_CHECKING:
     from saltsim_minion.minion import Minion

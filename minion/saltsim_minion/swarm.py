@@ -55,6 +55,13 @@ def raise_fd_limit() -> None:
 
 
 class Swarm:
+    """``ids`` as long-lived minions in one event loop and one ZeroMQ context.
+
+    Each minion has the template's settings with its own id and key pair from
+    ``keys_dir/<id>/``; ``run()`` runs them all until cancelled, then says every goodbye,
+    closes every socket and ends the context.
+    """
+
     def __init__(self, template: MinionConfig, ids: list[str], keys_dir: str) -> None:
         raise_fd_limit()
         self.ctx = zmq.asyncio.Context()

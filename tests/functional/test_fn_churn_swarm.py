@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from saltsim_minion.churn import ChurningSwarm
 from saltsim_minion.config import MinionConfig
+from saltsim_minion.reconnect_swarm import ChurningSwarm
 from saltsim_minion.swarm import swarm_ids
 
 from saltsim.client import EventClient
@@ -78,7 +78,7 @@ def test_each_cycle_signs_in_starts_up_and_says_goodbye(tmp_path: Path) -> None:
 
 def test_the_command_line_reports_ready_then_what_it_churned(tmp_path: Path) -> None:
     with LocalTestbed(master_options=MASTER) as bed, bed.listener() as events:
-        argv = [sys.executable, "-m", "saltsim_minion.churn", "--master", "127.0.0.1"]
+        argv = [sys.executable, "-m", "saltsim_minion.reconnect_swarm", "--master", "127.0.0.1"]
         argv += ["--master-port", str(bed.ports["ret_port"]), "--count", "2", "--prefix", "cli"]
         argv += ["--keys-dir", str(tmp_path / "keys"), "--cycles", "3", "--seconds", "60"]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)

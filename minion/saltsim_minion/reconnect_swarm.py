@@ -1,4 +1,4 @@
-"""A churning swarm: minions that sign in, start up, say goodbye, close, and do it again.
+"""A reconnecting swarm: minions that sign in, start up, say goodbye, close, and again.
 
 A ``Swarm`` minion signs in once and stays; connect/disconnect churn needs the other
 life. Each minion here loops, bounded by a cycle count shared by the process and
@@ -17,7 +17,7 @@ A cycle counts as done when the master acknowledged every one of those requests;
 cycle that timed out or was refused is counted as failed (the first error of each
 kind is kept) and the minion starts the next one afresh. Every cycle runs under
 its own timeout, so a stuck master cannot hold the process past the deadline by
-more than that. ``python -m saltsim_minion.churn`` runs one; it prints a JSON
+more than that. ``python -m saltsim_minion.reconnect_swarm`` runs one; it prints a JSON
 ``ready`` line once the keys are loaded, and a JSON ``churned`` summary at the end.
 """
 
@@ -41,6 +41,7 @@ import zmq.asyncio
 from saltsim.config import load_config
 from saltsim.crypto import KeyPair
 from saltsim.daemon import add_log_option, setup_logging
+from saltsim.deadline import Deadline
 from saltsim.errors import SaltsimError
 from saltsim_minion.config import MinionConfig
 from saltsim_minion.minion import Minion, Rejected
@@ -99,14 +100,16 @@ class ChurningSwarm:
         self.stats = ChurnStats(by_id=dict.fromkeys(ids, 0))
         self._started = 0  # cycles begun, against the shared budget
         self._stopping = False
-        self._deadline = 0.0
+        self._deadline: Deadline | None = None  # set when run() begins
 
     def stop(self) -> None:
         """Begin no new cycle; those under way finish (within their timeout)."""
         self._stopping = True
 
     def _may_begin(self) -> bool:
-        if self._stopping or self._started >= self.cycles or time.monotonic() >= self._deadline:
+        if self._stopping or self._started >= self.cycles:
+            return False
+        if self._deadline is None or self._deadline.expired:
             return False
         self._started += 1
         return True
@@ -117,7 +120,7 @@ class ChurningSwarm:
         # Closed sockets are reaped in the background: leave room for a cycle's worth more.
         ctx.set(zmq.MAX_SOCKETS, max(1024, 4 * len(self.configs) + 64))
         began = time.monotonic()
-        self._deadline = began + self.seconds
+        self._deadline = Deadline(self.seconds)
         try:
             await asyncio.gather(*(self._churn(ctx, i) for i in self.configs))
         finally:
@@ -177,7 +180,7 @@ async def _until_stopped(swarm: ChurningSwarm) -> ChurnStats:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m saltsim_minion.churn",
+        prog="python -m saltsim_minion.reconnect_swarm",
         description="minions that sign in, start, say goodbye and sign in again (bounded)",
     )
     parser.add_argument("-c", "--config", help="minion YAML config file (the template)")
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds=args.seconds,
         )
     except (SaltsimError, ValueError) as exc:
-        print(f"saltsim-minion churn: error: {exc}", file=sys.stderr)
+        print(f"saltsim-minion reconnect_swarm: error: {exc}", file=sys.stderr)
         return 2
     _print({"ready": args.count, "prefix": args.prefix})
     if args.wait_go and not sys.stdin.readline():
