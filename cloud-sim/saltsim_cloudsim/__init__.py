@@ -8,6 +8,7 @@ process (``local``) or a container on the testbed network (``docker``). The serv
 imported from their modules, so the healthcheck and the unit tests stay light.
 """
 
+from saltsim import __version__ as __version__
 from saltsim_cloudsim.config import CloudSimConfig, load_cloudsim_config
 from saltsim_cloudsim.errors import CloudError
 from saltsim_cloudsim.faults import KINDS, FaultBook

@@ -1,5 +1,6 @@
 """The saltsim master daemon."""
 
+from saltsim import __version__ as __version__
 from saltsim_master.config import MasterConfig
 from saltsim_master.master import Master
 

@@ -1,8 +1,10 @@
 """saltsim: a Salt master's event system, re-implemented as a testbed."""
 
-from saltsim.aclient import AsyncEventClient
+import importlib.metadata
+
+from saltsim.asyncclient import AsyncEventClient
 from saltsim.bus import BUS_START_TAG, BusStats, EventBus
-from saltsim.busproc import BusProcess
+from saltsim.busprocess import BusProcess
 from saltsim.client import EventClient
 from saltsim.config import BusConfig, load_config
 from saltsim.errors import ConfigError, EventTimeoutError, FrameError, SaltsimError
@@ -33,3 +35,11 @@ __all__ = [
     "tagify",
     "unpack_frame",
 ]
+
+# One version for saltsim and the three daemon packages (they import this one): the
+# installed distribution's, else this literal, for a copied tree that is not installed
+# (the images). tests/unit/test_version.py keeps the literal equal to pyproject.toml's.
+try:
+    __version__ = importlib.metadata.version("saltsim")
+except importlib.metadata.PackageNotFoundError:
+    __version__ = "0.1.0"
