@@ -14,12 +14,12 @@ from typing import Any
 
 import zmq
 
-from saltsim._listen import ListenerCore
-from saltsim._surface import EventSurface
 from saltsim.config import BusConfig
 from saltsim.curve import CurveClient
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
+from saltsim.listener import ListenerCore
+from saltsim.reader import EventReader
 from saltsim.tags import compile_matcher
 from saltsim.wire import pack_frame
 
@@ -39,7 +39,7 @@ def bus_addresses(pub_address: str, pull_address: str) -> tuple[str, str]:
     return pub_address or defaults.pub_address, pull_address or defaults.pull_address
 
 
-class EventClient(EventSurface):
+class EventClient(EventReader):
     """Fire onto and listen to one bus. A context manager; owns the sockets it makes."""
 
     def _listener_core(self) -> ListenerCore:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from saltsim.bus import EventBus
-from saltsim.busproc import BusProcess
+from saltsim.busprocess import BusProcess
 from saltsim.client import EventClient
 
 __all__ = [

@@ -14,7 +14,7 @@ import pytest
 import zmq
 
 from saltsim.bus import BUS_START_TAG
-from saltsim.busproc import BusProcess
+from saltsim.busprocess import BusProcess
 from saltsim.client import EventClient
 from saltsim.testbed.local import free_ports
 from saltsim.wire import pack_frame

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from saltsim.aclient import AsyncEventClient
+from saltsim.asyncclient import AsyncEventClient
 from saltsim.bus import EventBus
 from saltsim.errors import ConfigError, FrameError
 from saltsim.remote import (

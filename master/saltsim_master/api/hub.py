@@ -26,7 +26,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from saltsim._listen import ListenerCore
+from saltsim.listener import ListenerCore
 from saltsim_master.api.subscriber import Outgoing, Subscriber
 
 __all__ = ["READY_TAG", "EventHub"]

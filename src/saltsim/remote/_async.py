@@ -8,11 +8,11 @@ import time
 import uuid
 from typing import Any
 
-from saltsim._surface import AsyncEventSurface
-from saltsim.aclient import AsyncEventClient
+from saltsim.asyncclient import AsyncEventClient
 from saltsim.client import _LATE_FRAMES, READY_TAG
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
+from saltsim.reader import AsyncEventReader
 from saltsim.remote._base import RemoteBase
 from saltsim.remote._errors import NotSupportedError
 from saltsim.remote._stream import EventStream, Item
@@ -22,7 +22,7 @@ from saltsim.tags import compile_matcher
 __all__ = ["AsyncRemoteEventClient"]
 
 
-class AsyncRemoteEventClient(RemoteBase, AsyncEventSurface):
+class AsyncRemoteEventClient(RemoteBase, AsyncEventReader):
     """Listen to a master over its REST API from asyncio code; ``async with`` closes it.
 
     The same arguments as ``RemoteEventClient``. The stream is read by a task started on

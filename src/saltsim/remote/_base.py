@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 
-from saltsim._listen import ListenerCore
+from saltsim.listener import ListenerCore
 from saltsim.remote._stream import ApiSettings, Intake
 
 __all__ = ["RemoteBase"]

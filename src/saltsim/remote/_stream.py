@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import httpx
 from httpx_sse import SSEError, aconnect_sse
 
-from saltsim._listen import ListenerCore
 from saltsim.errors import ConfigError, FrameError
 from saltsim.event import Event
+from saltsim.listener import ListenerCore
 from saltsim.remote._errors import RemoteAuthError, RemoteError
 
 __all__ = ["ApiSettings", "EventStream", "Intake", "Item", "parse_message"]

@@ -16,10 +16,10 @@ import time
 import uuid
 from typing import Any
 
-from saltsim._surface import EventSurface
 from saltsim.client import _LATE_FRAMES, READY_TAG, EventClient
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
+from saltsim.reader import EventReader
 from saltsim.remote._base import RemoteBase
 from saltsim.remote._errors import NotSupportedError
 from saltsim.remote._stream import EventStream, Item
@@ -34,7 +34,7 @@ NO_FIRE = (
 )
 
 
-class RemoteEventClient(RemoteBase, EventSurface):
+class RemoteEventClient(RemoteBase, EventReader):
     """Listen to a master over its REST API; a context manager, like ``EventClient``.
 
     Authenticate with ``token`` or ``username``/``password`` (``POST /login``, repeated

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from saltsim._listen import ListenerCore, ListenerCounters
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
+from saltsim.listener import ListenerCore, ListenerCounters
 
-__all__ = ["AsyncEventSurface", "EventSurface"]
+__all__ = ["AsyncEventReader", "EventReader"]
 
 
 class _Common:
+    """What both readers share: subscriptions, the loss counters, the timeout error."""
+
     def _listener_core(self) -> ListenerCore:
         raise NotImplementedError
 
@@ -50,7 +52,14 @@ class _Common:
         return self._listener_core().counters.lost
 
 
-class EventSurface(_Common):
+class EventReader(_Common):
+    """Salt's ``SaltEvent`` reading methods for a blocking client.
+
+    A subclass supplies ``next_event`` (how the next event arrives: a ZeroMQ SUB socket,
+    a REST stream) and ``_listener_core``; ``get_event``, ``iter_events`` and ``wait_for``
+    are built on it, so every client reads alike.
+    """
+
     def next_event(
         self, wait: float = 5, tag: str = "", match_type: str | None = None
     ) -> Event | None:
@@ -87,7 +96,9 @@ class EventSurface(_Common):
         return event
 
 
-class AsyncEventSurface(_Common):
+class AsyncEventReader(_Common):
+    """``EventReader``'s methods as coroutines, for the asyncio clients."""
+
     async def next_event(
         self, wait: float = 5, tag: str = "", match_type: str | None = None
     ) -> Event | None:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from saltsim._listen import ListenerCore, ListenerCounters
 from saltsim.event import Event
+from saltsim.listener import ListenerCore, ListenerCounters
 from saltsim.tags import compile_matcher
 from saltsim.wire import pack_frame
 
@@ -105,7 +105,7 @@ def test_events_without_seq_are_not_accounted() -> None:
 def test_bad_frames_are_counted_not_raised(bad: bytes, caplog: pytest.LogCaptureFixture) -> None:
     core = ListenerCore()
     feed(core, [1])
-    with caplog.at_level(logging.WARNING, logger="saltsim._listen"):
+    with caplog.at_level(logging.WARNING, logger="saltsim.listener"):
         assert core.decode(bad) is None
         assert core.decode(bad) is None
         assert core.accept(bad, lambda tag: True) is None

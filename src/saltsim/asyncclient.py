@@ -10,19 +10,19 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from saltsim._listen import ListenerCore
-from saltsim._surface import AsyncEventSurface
 from saltsim.client import _LATE_FRAMES, READY_TAG, bus_addresses
 from saltsim.curve import CurveClient
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
+from saltsim.listener import ListenerCore
+from saltsim.reader import AsyncEventReader
 from saltsim.tags import compile_matcher
 from saltsim.wire import pack_frame
 
 __all__ = ["AsyncEventClient"]
 
 
-class AsyncEventClient(AsyncEventSurface):
+class AsyncEventClient(AsyncEventReader):
     """Fire onto and listen to one bus from asyncio code. ``async with`` closes it."""
 
     def _listener_core(self) -> ListenerCore:
