@@ -2,6 +2,10 @@
 
 Prints one JSON line when it serves (``{"ready": true, "url", "backend"}``) and one when
 it stops; logs go to stderr. SIGTERM or SIGINT stops every minion it started, then exits.
+
+This is the one module that wires cloud-sim together: the backend chosen by name
+(``BACKEND_TYPES``; the ``Backend`` interface knows none of them), the service over it,
+the HTTP server over the service.
 """
 
 from __future__ import annotations
@@ -13,13 +17,29 @@ import json
 import signal
 import socket
 import sys
+from collections.abc import Callable
 
 from saltsim.daemon import add_log_option, setup_logging
 from saltsim.errors import SaltsimError
-from saltsim_cloudsim.backend import Backend, make_backend
+from saltsim_cloudsim.backend import Backend
 from saltsim_cloudsim.config import BACKENDS, CloudSimConfig, load_cloudsim_config
+from saltsim_cloudsim.docker_backend import DockerBackend
+from saltsim_cloudsim.local_backend import LocalBackend
 from saltsim_cloudsim.server import CloudServer
 from saltsim_cloudsim.service import CloudService
+
+__all__ = ["BACKEND_TYPES", "main", "make_backend"]
+
+# One per name in config.BACKENDS. DockerBackend imports the docker SDK only when made.
+BACKEND_TYPES: dict[str, Callable[[CloudSimConfig], Backend]] = {
+    "local": LocalBackend,
+    "docker": DockerBackend,
+}
+
+
+def make_backend(config: CloudSimConfig) -> Backend:
+    """The configured backend; the docker one checks the engine and its network now."""
+    return BACKEND_TYPES[config.backend](config)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,9 +1,11 @@
 """What a backend does for an instance: start its minion on deploy, remove it on destroy.
 
-Two implementations: ``LocalBackend`` (a minion process) and ``DockerBackend`` (a minion
-container on the testbed network). Both turn the deploy's minion options into the
-``SALTSIM_<OPTION>`` environment the minion's config loader reads, as the testbed's
-docker backend does.
+The interface only: it knows none of its implementations, ``LocalBackend`` (a minion
+process, ``local_backend``) and ``DockerBackend`` (a minion container on the testbed
+network, ``docker_backend``), which depend on it. Choosing one by name is done where
+the service is wired, ``__main__``. Both turn the deploy's minion options into the
+``SALTSIM_<OPTION>`` environment the minion's config loader reads (``option_env``), as
+the testbed's docker backend does.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import json
 from typing import Any, Protocol
 
 from saltsim_cloudsim.bodies import DeployBody
-from saltsim_cloudsim.config import CloudSimConfig
 from saltsim_cloudsim.machine import Instance
 
-__all__ = ["Backend", "make_backend", "option_env"]
+__all__ = ["Backend", "option_env"]
 
 
 class Backend(Protocol):
+    """Where a deployed instance's minion runs; ``name`` is the configured backend name."""
+
     name: str
 
     async def start(self, instance: Instance, deploy: DeployBody) -> str:
@@ -38,14 +41,3 @@ def option_env(options: dict[str, Any]) -> dict[str, str]:
         f"SALTSIM_{key.upper()}": value if isinstance(value, str) else json.dumps(value)
         for key, value in options.items()
     }
-
-
-def make_backend(config: CloudSimConfig) -> Backend:
-    """The configured backend; the docker one checks the engine and its network now."""
-    if config.backend == "docker":
-        from saltsim_cloudsim.docker_backend import DockerBackend
-
-        return DockerBackend(config)
-    from saltsim_cloudsim.local_backend import LocalBackend
-
-    return LocalBackend(config)

@@ -29,6 +29,8 @@ _FIXED_OPTIONS = frozenset({"id", "master", "master_port", "pki_dir"})
 
 @dataclasses.dataclass(frozen=True)
 class CreateBody:
+    """``POST /v1/instances``: the instance's name, image and size."""
+
     name: str
     image: str
     size: str
@@ -36,6 +38,8 @@ class CreateBody:
 
 @dataclasses.dataclass(frozen=True)
 class DeployBody:
+    """``POST /v1/instances/{id}/deploy``: the minion's master, id, keys and options."""
+
     master: str
     master_port: int
     minion_id: str
@@ -46,6 +50,8 @@ class DeployBody:
 
 @dataclasses.dataclass(frozen=True)
 class FaultBody:
+    """``POST /v1/faults``: a kind, struck ``count`` times or at a seeded ``rate``."""
+
     kind: str
     count: int | None = None
     rate: float | None = None

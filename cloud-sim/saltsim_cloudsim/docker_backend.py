@@ -63,6 +63,8 @@ def key_archive(pem: str, pub: str, pki_dir: str = PKI_DIR) -> bytes:
 
 
 class DockerBackend:
+    """A ``Backend`` whose minions are containers on the testbed network (see the module)."""
+
     name = "docker"
 
     def __init__(self, config: CloudSimConfig) -> None:

@@ -30,6 +30,8 @@ KINDS = CREATE_KINDS + DEPLOY_KINDS
 
 @dataclasses.dataclass
 class Fault:
+    """One injected failure and how much of it is left."""
+
     id: str
     kind: str
     count: int | None = None  # strikes the next `count` creates ...

@@ -19,6 +19,8 @@ __all__ = ["IpPool"]
 
 
 class IpPool:
+    """Host addresses of ``cidr``, lowest never-used first, released ones last."""
+
     def __init__(self, cidr: str) -> None:
         self.network = ipaddress.ip_network(cidr)
         hosts = self.network.hosts()

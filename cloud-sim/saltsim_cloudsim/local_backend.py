@@ -49,6 +49,8 @@ def write_key_pair(pki: Path, pem: str, pub: str) -> None:
 
 
 class LocalBackend:
+    """A ``Backend`` whose minions are processes on this machine (see the module)."""
+
     name = "local"
 
     def __init__(self, config: CloudSimConfig) -> None:

@@ -43,6 +43,8 @@ def _utc_now() -> str:
 
 @dataclasses.dataclass
 class Instance:
+    """One instance: its contract fields (``view()``) and the timings that drive its state."""
+
     id: str
     name: str
     image: str
@@ -77,6 +79,8 @@ class Instance:
 
 @dataclasses.dataclass(frozen=True)
 class Transition:
+    """One state change ``tick`` applied, at the moment it fell due."""
+
     instance_id: str
     name: str
     old: str
@@ -85,6 +89,8 @@ class Transition:
 
 
 class Fleet:
+    """Every instance and its addresses; the state machine above, driven by ``now``."""
+
     def __init__(
         self,
         *,

@@ -34,6 +34,8 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 class CloudServer:
+    """The HTTP API over a ``CloudService``: one view per route; ``errors`` counts refusals."""
+
     def __init__(self, service: CloudService) -> None:
         self.service = service
         self.errors: Counter[int] = Counter()

@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 
 
 class CloudService:
+    """The provider: a ``Fleet`` on the service's clock, the ``FaultBook`` and a ``Backend``.
+
+    The HTTP server calls one method per API operation; each ticks the fleet first.
+    """
+
     def __init__(
         self,
         config: CloudSimConfig,
