@@ -1,8 +1,33 @@
-"""One exception root for saltsim; each subclass also inherits the matching builtin."""
+"""One exception root for saltsim; each subclass also inherits the matching builtin.
+
+::
+
+    SaltsimError
+    ├── FrameError (ValueError)            a frame or payload that cannot be an event
+    ├── ConfigError (ValueError)           a configuration value that cannot be used
+    ├── UsageError (ValueError)            a command-line argument that cannot be used
+    ├── EventTimeoutError (TimeoutError)   an awaited event did not come in time
+    ├── NotSupportedError (NotImplementedError)
+    │                                      a backend or an API cannot do this
+    └── TestbedError (RuntimeError)        a testbed component failed to start or act
+        └── EngineUnavailableError         no Docker engine (or no Compose) here
+
+Other packages add their own leaves (``ScenarioError``, ``MasterError``, ``RemoteError``,
+``ImageBuildError``, ...), always under ``SaltsimError``.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "EventTimeoutError", "FrameError", "SaltsimError", "UsageError"]
+__all__ = [
+    "ConfigError",
+    "EngineUnavailableError",
+    "EventTimeoutError",
+    "FrameError",
+    "NotSupportedError",
+    "SaltsimError",
+    "TestbedError",
+    "UsageError",
+]
 
 
 class SaltsimError(Exception):
@@ -19,6 +44,24 @@ class ConfigError(SaltsimError, ValueError):
 
 class UsageError(SaltsimError, ValueError):
     """A command-line argument that cannot be used; the CLI exits 2 with the message."""
+
+
+class NotSupportedError(SaltsimError, NotImplementedError):
+    """Something this testbed backend or this API cannot do (a fault the local backend
+    cannot inject, firing through a REST API); the message says what can."""
+
+
+class TestbedError(SaltsimError, RuntimeError):
+    """A testbed component failed to start or to act; the message carries its log tail."""
+
+    __test__ = False  # not a pytest test class
+
+
+class EngineUnavailableError(TestbedError):
+    """No Docker engine (or no Compose) answers here; the message is one line saying which.
+
+    Nothing was attempted: a caller may skip (``--if-engine``, the docker test tier) on it.
+    """
 
 
 class EventTimeoutError(SaltsimError, TimeoutError):

@@ -749,6 +749,9 @@ class _StubBed:
         self.cloud_options = options
         return "http://cloud-sim:8080"
 
+    def configure_master(self, **options: object) -> None:
+        self.master_options.update(options)
+
 
 def test_runner_gives_the_master_the_provider_and_the_profiles() -> None:
     from saltsim.scenario.runner import CLOUD_PROVIDER, setup_cloud

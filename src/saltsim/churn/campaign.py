@@ -18,7 +18,9 @@ from typing import Any
 
 from saltsim.churn.broken import BUGS
 from saltsim.churn.coverage import Coverage
+from saltsim.deadline import Deadline
 from saltsim.errors import ConfigError, SaltsimError
+from saltsim.testbed.base import SaltsimTestbed
 
 __all__ = ["MASTER_OPTIONS", "MINION_OPTIONS", "Campaign", "ChurnFailure", "ChurnSettings"]
 
@@ -45,6 +47,8 @@ class ChurnFailure(SaltsimError, AssertionError):
 
 @dataclasses.dataclass(frozen=True)
 class ChurnSettings:
+    """A campaign's backend, budget and bounds (validated on creation)."""
+
     backend: str = "local"
     dialect: str = "3008"
     examples: int = 60  # at most; the campaign ends sooner once covered (min_examples)
@@ -80,12 +84,16 @@ class ChurnSettings:
 
 
 class Campaign:
+    """What lives across a campaign's examples: its settings and seed, the coverage, the
+    budget's deadline, each example's steps and every failure found; it makes each
+    example's testbed."""
+
     def __init__(self, settings: ChurnSettings, seed: int) -> None:
         self.settings = settings
         self.seed = seed
         self.coverage = Coverage(settings.backend)
         self.began = time.monotonic()
-        self.deadline = self.began + settings.time_budget
+        self.deadline = Deadline(settings.time_budget)  # for rounds to begin
         self.failed = False
         self.failure_path = settings.out_dir / "churn-failure.yaml"
         self.histories: list[list[str]] = []  # each example's steps, in the order run
@@ -97,7 +105,7 @@ class Campaign:
         transition was exercised in at least ``min_examples`` examples."""
         coverage = self.coverage
         covered = not coverage.missing and coverage.examples >= self.settings.min_examples
-        return self.failed or covered or time.monotonic() > self.deadline
+        return self.failed or covered or self.deadline.expired
 
     @property
     def master_options(self) -> dict[str, Any]:
@@ -115,7 +123,7 @@ class Campaign:
             "minion": dict(MINION_OPTIONS),
         }
 
-    def make_testbed(self) -> Any:
+    def make_testbed(self) -> SaltsimTestbed:
         settings = self.settings
         options: dict[str, Any] = {
             "dialect": settings.dialect,

@@ -10,7 +10,6 @@ raised as a ``Violation``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from saltsim.churn.invariants import (
     check_start_order,
 )
 from saltsim.churn.model import ChurnModel, Effect
+from saltsim.deadline import Deadline
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.recorder import Recorder
@@ -44,6 +44,9 @@ def tag_is(tag: str) -> Callable[[Event], bool]:
 
 
 class Judge:
+    """Holds one example's recording to the model, step by step (see the module
+    docstring); every wait of a step shares the step's one deadline."""
+
     def __init__(self, recorder: Recorder, timeout: float, list_keys: KeyLister) -> None:
         self.recorder = recorder
         self.timeout = timeout  # one step's deadline
@@ -63,11 +66,7 @@ class Judge:
 
     def settle(self, effect: Effect, mark: int, model: ChurnModel) -> None:
         """Wait for what the model says the step shows, then check every invariant."""
-        deadline = time.monotonic() + self.timeout
-
-        def left() -> float:
-            return deadline - time.monotonic()
-
+        left = Deadline(self.timeout).remaining  # one deadline for the whole step
         start, restart_at = mark, None
         if effect.restart:
             try:

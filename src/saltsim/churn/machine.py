@@ -22,6 +22,7 @@ from saltsim.churn.model import ChurnModel, Effect, MinionState
 from saltsim.churn.replay import ReplayLog
 from saltsim.event import Event
 from saltsim.recorder import Recorder
+from saltsim.testbed.base import SaltsimTestbed, minion_action
 
 __all__ = ["ChurnMachine"]
 
@@ -72,13 +73,16 @@ def _settled_key(st: MinionState) -> bool:
 
 
 class ChurnMachine(RuleBasedStateMachine):
+    """One example at a time: a fresh testbed, rules that act on it and on the model,
+    and the ``Judge`` after every step. A campaign subclasses it with its ``campaign``."""
+
     campaign: ClassVar[Campaign]  # set on the subclass a campaign makes
 
     def __init__(self) -> None:
         super().__init__()
         self.model = ChurnModel()
         self.log = ReplayLog()
-        self.bed: Any = None
+        self.bed: SaltsimTestbed | None = None
         self.recorder: Recorder | None = None
         self.judge: Judge | None = None
         self.step_no = 0
@@ -88,12 +92,12 @@ class ChurnMachine(RuleBasedStateMachine):
     @initialize()
     def boot(self) -> None:
         self.campaign.coverage.examples += 1
-        self.bed = self.campaign.make_testbed()
+        bed = self.campaign.make_testbed()
         try:
-            self.bed.start()
-            self.recorder = self.bed.recorder().start()
+            self.bed = bed.start()
+            self.recorder = bed.recorder().start()
         except BaseException:
-            self.bed.close()
+            bed.close()
             self.bed = None
             raise
         self.judge = Judge(self.recorder, self.campaign.settings.converge_timeout, self._keys)
@@ -113,6 +117,11 @@ class ChurnMachine(RuleBasedStateMachine):
     def _active(self) -> bool:
         return self.bed is not None
 
+    def _bed(self) -> SaltsimTestbed:
+        """The example's testbed (every rule's precondition requires one)."""
+        assert self.bed is not None
+        return self.bed
+
     def _can(self, accept: StatePredicate) -> bool:
         return self._active() and bool(self.model.ids(accept))
 
@@ -127,7 +136,7 @@ class ChurnMachine(RuleBasedStateMachine):
     def add_minion(self) -> None:
         minion_id = f"m{len(self.model.minions) + 1}"
         self.model.add(minion_id)
-        self.bed.add_minion(minion_id, start=False)
+        self._bed().add_minion(minion_id, start=False)
         self.log.add_minion(minion_id)
         self.campaign.coverage.add(["minion added"])
 
@@ -139,8 +148,8 @@ class ChurnMachine(RuleBasedStateMachine):
     def _start(self, minion_id: str) -> None:
         def act() -> None:
             if self.model.minions[minion_id].proc == "exited":
-                self.bed.stop_minion(minion_id)  # a rejected minion's ended process: reap
-            self.bed.start_minion(minion_id)
+                self._bed().stop_minion(minion_id)  # a rejected minion's ended process: reap
+            self._bed().start_minion(minion_id)
 
         self._do(f"start {minion_id}", {"start": minion_id}, act, self.model.start, minion_id)
 
@@ -183,7 +192,7 @@ class ChurnMachine(RuleBasedStateMachine):
     @rule()
     def accept_all_keys(self) -> None:
         def act() -> None:
-            with self.bed.client() as client:
+            with self._bed().client() as client:
                 client.key("accept", "*")
 
         self._do("key accept all", {"key": {"accept": "all"}}, act, self.model.accept_all)
@@ -207,7 +216,7 @@ class ChurnMachine(RuleBasedStateMachine):
         self._do(
             "restart_master",
             {"restart_master": True},
-            self.bed.restart_master,
+            self._bed().restart_master,
             self.model.restart_master,
         )
 
@@ -235,7 +244,7 @@ class ChurnMachine(RuleBasedStateMachine):
 
     # -- acting and settling ------------------------------------------------------
     def _signal(self, kind: str, minion_id: str) -> None:
-        act = getattr(self.bed, f"{kind}_minion")
+        act = minion_action(self._bed(), kind)
         transition = getattr(self.model, kind)
         self._do(
             f"{kind} {minion_id}", {kind: minion_id}, lambda: act(minion_id), transition, minion_id
@@ -243,7 +252,7 @@ class ChurnMachine(RuleBasedStateMachine):
 
     def _key(self, fun: str, minion_id: str) -> None:
         def act() -> None:
-            with self.bed.client() as client:
+            with self._bed().client() as client:
                 done = client.key(fun, minion_id)
             if not any(minion_id in ids for ids in done.values()):
                 raise Violation(f"salt-key {fun} {minion_id} did nothing: {done}")
@@ -291,7 +300,7 @@ class ChurnMachine(RuleBasedStateMachine):
         self.log.settle(effect, self.model.present(), self.model.keys())
         line = f"job test.ping -> {targets}"
         try:
-            with self.bed.client() as client:
+            with self._bed().client() as client:
                 reply = client.publish(list(targets), "test.ping", tgt_type="list")
             got = (list(reply["minions"]), list(reply["missing"]))
             if got != (list(plan.minions), list(plan.missing)):
@@ -336,7 +345,7 @@ class ChurnMachine(RuleBasedStateMachine):
         self._do(line, {"fire": {"tag": tag, "data": data, "count": count}}, act, self.model.fire)
 
     def _keys(self) -> dict[str, list[str]]:
-        with self.bed.client() as client:
+        with self._bed().client() as client:
             listed: dict[str, list[str]] = client.key("list")
         return listed
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from saltsim.errors import SaltsimError
+from saltsim.errors import NotSupportedError, SaltsimError
 
 __all__ = ["NotSupportedError", "RemoteAuthError", "RemoteError"]
 
@@ -15,5 +15,5 @@ class RemoteAuthError(RemoteError, PermissionError):
     """The API refused the login or the token (wrong password, token expired, no rights)."""
 
 
-class NotSupportedError(SaltsimError, NotImplementedError):
-    """The REST API has no way to do this; the message says what does."""
+# ``NotSupportedError`` (the REST API has no way to do this; the message says what does)
+# is saltsim's one, from ``saltsim.errors``; it stays importable from here.

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -29,6 +29,7 @@ from saltsim.scenario.report import render_failure, render_summary
 from saltsim.scenario.spec import (
     ALL,
     DEFAULT_TIMEOUT,
+    MINION_STEPS,
     CloudCreate,
     CloudDestroy,
     CloudFault,
@@ -41,9 +42,11 @@ from saltsim.scenario.spec import (
     Step,
 )
 from saltsim.scenario.timeline import write_timeline
+from saltsim.testbed.base import Testbed, minion_action
 
 __all__ = [
     "CLOUD_PROVIDER",
+    "CloudHost",
     "RunOutcome",
     "ScenarioRunner",
     "StepFailedError",
@@ -57,12 +60,23 @@ _JOB_TIMEOUT = 10.0
 CLOUD_PROVIDER = "cloud-sim"  # the provider's name in the master config (and in events)
 
 
+class CloudHost(Protocol):
+    """What the cloud set-up needs of a testbed that is not started yet (every
+    ``Testbed`` has it)."""
+
+    def start_cloud(self, **options: Any) -> str: ...
+    def configure_master(self, **options: Any) -> None: ...
+
+
 class StepFailedError(EventTimeoutError):
     """A step's wait ran out; the run still writes and checks what it recorded."""
 
 
 @dataclass
 class RunOutcome:
+    """One scenario run: the recording, the checker's verdict, where both were written,
+    and the step that failed (if any); ``ok`` and ``report()`` for callers."""
+
     scenario: Scenario
     run: RecordedRun
     result: CheckResult
@@ -89,7 +103,7 @@ class RunOutcome:
         return "\n".join(lines)
 
 
-def make_testbed(scenario: Scenario) -> Any:
+def make_testbed(scenario: Scenario) -> Testbed:
     """The testbed the scenario's (possibly overridden) settings ask for."""
     settings = scenario.settings
     options: dict[str, Any] = {
@@ -110,7 +124,7 @@ def make_testbed(scenario: Scenario) -> Any:
     return LocalTestbed(**options)
 
 
-def setup_cloud(bed: Any, scenario: Scenario) -> None:
+def setup_cloud(bed: CloudHost, scenario: Scenario) -> None:
     """Start the testbed's fake provider (``settings.cloud.options``) and give the master,
     which is not started yet, the provider and ``settings.cloud.profiles``; each profile's
     minion options are ``settings.minion`` updated with its own ``minion``."""
@@ -126,8 +140,10 @@ def setup_cloud(bed: Any, scenario: Scenario) -> None:
         }
         for name, profile in settings.cloud.profiles.items()
     }
-    bed.master_options["cloud_providers"] = {CLOUD_PROVIDER: {"driver": "saltsim", "url": url}}
-    bed.master_options["cloud_profiles"] = profiles
+    bed.configure_master(
+        cloud_providers={CLOUD_PROVIDER: {"driver": "saltsim", "url": url}},
+        cloud_profiles=profiles,
+    )
 
 
 class ScenarioRunner:
@@ -146,7 +162,7 @@ class ScenarioRunner:
         self.marks: list[StepMark] = []
         self._cursor = 0  # where the next wait starts searching the recording
 
-    def run(self, testbed: Any = None) -> RunOutcome:
+    def run(self, testbed: Testbed | None = None) -> RunOutcome:
         scenario, settings = self.scenario, self.scenario.settings
         self.say(
             f"scenario {scenario.name} ({scenario.source}): backend {settings.backend}, "
@@ -204,7 +220,7 @@ class ScenarioRunner:
         return outcome
 
     # -- steps ----------------------------------------------------------------------
-    def _step(self, bed: Any, recorder: Recorder, index: int, step: Step) -> None:
+    def _step(self, bed: Testbed, recorder: Recorder, index: int, step: Step) -> None:
         """Mark, act, and for actions whose effects are on the bus when they return (jobs,
         runners, keys, fired events) sync the recorder, so the next step starts after them.
 
@@ -224,11 +240,11 @@ class ScenarioRunner:
             self._settle(recorder)
         self.say(f"    done in {time.monotonic() - began:.1f}s")
 
-    def _act(self, bed: Any, recorder: Recorder, step: Step, since: int) -> None:
+    def _act(self, bed: Testbed, recorder: Recorder, step: Step, since: int) -> None:
         settings, kind, args = self.scenario.settings, step.kind, step.args
         timeout = step.timeout or DEFAULT_TIMEOUT
-        if kind in ("start", "stop", "kill", "pause", "unpause", "disconnect", "reconnect"):
-            action = getattr(bed, f"{kind}_minion")
+        if kind in MINION_STEPS:
+            action = minion_action(bed, kind)
             for minion_id in settings.resolve(args):
                 action(minion_id)
         elif kind == "restart_master":
@@ -281,7 +297,7 @@ class ScenarioRunner:
         self._cursor = recorder.events.index(event, since) + 1
         self.captures.update(found[-1])
 
-    def _key(self, bed: Any, action: KeyAction) -> None:
+    def _key(self, bed: Testbed, action: KeyAction) -> None:
         fun = {"accept": "accept", "reject": "reject", "delete": "delete"}[action.action]
         with bed.client() as client:
             if action.targets == ALL:
@@ -291,7 +307,7 @@ class ScenarioRunner:
                 client.key(fun, minion_id)
 
     def _cloud(
-        self, bed: Any, action: CloudCreate | CloudDestroy | CloudFault, timeout: float
+        self, bed: Testbed, action: CloudCreate | CloudDestroy | CloudFault, timeout: float
     ) -> None:
         """A cloud runner through the master (a failed VM is the scenario's to judge: its
         error event is on the bus), or a fault injected into the provider."""
@@ -309,11 +325,11 @@ class ScenarioRunner:
         else:
             fun, arg = "cloud.destroy", list(action.names)
         with bed.client() as client:
-            reply = client.runner(fun, arg)
-        if not reply["success"]:
-            self.say(f"    {fun} failed: {reply['return']}")
+            ran = client.runner(fun, arg)
+        if not ran["success"]:
+            self.say(f"    {fun} failed: {ran['return']}")
 
-    def _cmd(self, bed: Any, command: Command, timeout: float) -> None:
+    def _cmd(self, bed: Testbed, command: Command, timeout: float) -> None:
         tgt = list(command.tgt) if isinstance(command.tgt, tuple) else command.tgt
         with bed.client() as client:
             client.cmd(
@@ -328,7 +344,7 @@ class ScenarioRunner:
         if recorder.fire(tag, {}):
             recorder.wait_for(tag, 30, since=since)
 
-    def _logs(self, bed: Any) -> str:
+    def _logs(self, bed: Testbed) -> str:
         settings = self.scenario.settings
         names = ["master", *settings.minions, *settings.impostors]
         if settings.cloud is not None:

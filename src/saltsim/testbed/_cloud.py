@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import httpx
 
-from saltsim.testbed.base import TestbedError
+from saltsim.deadline import Deadline
+from saltsim.errors import TestbedError
 
 __all__ = ["CLOUD_LABEL", "wait_cloud_health"]
 
@@ -21,7 +22,7 @@ def wait_cloud_health(
     """``GET <url>/v1/health`` until it answers ``ok`` (one deadline); its answer.
     ``gone()`` returns why the provider cannot come up any more (exited, with its log),
     which fails the wait at once."""
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
     last = "no answer yet"
     while True:
         try:
@@ -35,8 +36,8 @@ def wait_cloud_health(
         reason = gone()
         if reason is not None:
             raise TestbedError(f"cloud-sim did not come up: {reason}")
-        if time.monotonic() >= deadline:
+        if deadline.expired:
             raise TestbedError(
                 f"cloud-sim did not answer {url}/v1/health within {timeout}s ({last})"
             )
-        time.sleep(_PROBE)
+        time.sleep(min(_PROBE, deadline.remaining()))

@@ -12,6 +12,9 @@ __all__ = ["ContainerFaults"]
 
 
 class ContainerFaults:
+    """The minion faults and exit codes of a backend whose minions are containers: the
+    backend supplies ``_container(handle)`` and ``_minion_network()``."""
+
     def _container(self, minion_id: str) -> Any:
         raise NotImplementedError
 

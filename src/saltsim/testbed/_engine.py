@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from saltsim.testbed.base import TestbedError
+from saltsim.errors import EngineUnavailableError, TestbedError
 
 __all__ = [
     "SESSION_LABEL",
@@ -26,10 +26,8 @@ __all__ = [
 ]
 
 SESSION_LABEL = "org.saltsim.session"
-
-
-class EngineUnavailableError(TestbedError):
-    """No Docker engine (or no Compose) here; the message is one line saying which."""
+# EngineUnavailableError is saltsim's one "no engine" error (saltsim.errors); it stays
+# importable from here, where the engine is reached.
 
 
 def engine() -> Any:

@@ -8,16 +8,20 @@ import select
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from saltsim.testbed.base import TestbedError
+from saltsim.deadline import Deadline
+from saltsim.errors import TestbedError
 
 __all__ = ["Child"]
 
 
 class Child:
+    """One process of a local testbed (the master, a minion, cloud-sim): its stderr, and
+    its stdout once read, go to ``log_path``; ``stop()`` ends it on every path (SIGTERM,
+    SIGCONT for a paused one, then SIGKILL)."""
+
     def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
         self.name, self.argv, self.log_path = name, argv, log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -38,9 +42,9 @@ class Child:
         log file in the background. Fails with the log tail."""
         assert self.proc is not None and self.proc.stdout is not None
         out = self.proc.stdout
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([out], [], [], remaining)
+        deadline = Deadline(timeout)
+        while not deadline.expired:
+            ready, _, _ = select.select([out], [], [], deadline.remaining())
             if not ready:
                 break
             chunk = os.read(out.fileno(), 65536)

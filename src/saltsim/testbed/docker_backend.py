@@ -25,18 +25,20 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from docker.errors import APIError
 
 from saltsim.curve import CurveClient, load_or_create_keypair, parse_key
+from saltsim.deadline import Deadline
+from saltsim.errors import TestbedError
 from saltsim.identity import service_replica_id
 from saltsim.masterclient import MasterClient, MasterError
 from saltsim.testbed._cloud import CLOUD_LABEL, wait_cloud_health
 from saltsim.testbed._containers import ContainerFaults
 from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
-from saltsim.testbed.base import BusPorts, TestbedError
+from saltsim.testbed.base import BusPorts
 from saltsim.testbed.local import BUS_HOLD, free_ports
 
 __all__ = ["DockerTestbed", "clean"]
@@ -87,7 +89,13 @@ def _escape(value: str) -> str:
 
 
 class DockerTestbed(ContainerFaults, BusPorts):
-    """A master container and minion containers of one session; a context manager."""
+    """A master container and minion containers of one session; a ``Testbed``.
+
+    The master is the compose project's ``master`` service under a project name of its
+    own, its ports published on free 127.0.0.1 ports; minions are containers on the
+    project's network. Everything it makes carries the session label, so ``close()``
+    (and ``make clean``) find it again.
+    """
 
     backend = "docker"
 
@@ -122,12 +130,14 @@ class DockerTestbed(ContainerFaults, BusPorts):
         self._minions: dict[str, Any] = {}  # handle -> container
         self._cloud_options: dict[str, Any] = {}
         self._cloud_started = False
+        self._master_started = False
 
     # -- lifecycle ------------------------------------------------------------------
-    def start(self) -> DockerTestbed:
+    def start(self) -> Self:
         try:
             self._prepare()
             self._write_override()
+            self._master_started = True
             self.compose("up", "-d", "--no-deps", "master")
             self._wait_master()
         except BaseException as exc:
@@ -139,6 +149,14 @@ class DockerTestbed(ContainerFaults, BusPorts):
                 f"docker testbed did not start: {exc}\nmaster logs:\n{logs}"
             ) from exc
         return self
+
+    def configure_master(self, **options: Any) -> None:
+        """Settings for the master (``SALTSIM_*`` in its container), which ``start()``
+        passes; the addresses, paths and bus keys stay this backend's."""
+        if self._master_started:
+            raise TestbedError("configure_master() after start(): the master has read its config")
+        _env(options)  # refuses what the compose file or this backend sets
+        self.master_options.update(options)
 
     def _prepare(self) -> None:
         """The engine client and the images (once: ``start_cloud`` may come first)."""
@@ -214,7 +232,7 @@ class DockerTestbed(ContainerFaults, BusPorts):
         ``bus_hold``, and that must be the caller's recorder, not this probe. A master
         container that exits meanwhile fails at once, with its logs."""
         limit = timeout or self.start_timeout
-        deadline = time.monotonic() + limit
+        deadline = Deadline(limit)
         while True:
             try:
                 with self.client() as client:
@@ -229,7 +247,7 @@ class DockerTestbed(ContainerFaults, BusPorts):
                         f"the master container exited ({master.attrs['State'].get('ExitCode')})"
                         f"; its logs:\n{self.logs('master')}"
                     ) from None
-                if time.monotonic() >= deadline:
+                if deadline.expired:
                     raise TestbedError(
                         f"the master did not answer on 127.0.0.1:{self.ports['ret_port']} "
                         f"within {limit}s; its logs:\n{self.logs('master')}"
@@ -252,7 +270,7 @@ class DockerTestbed(ContainerFaults, BusPorts):
             path.unlink()
         self._workdir.rmdir()
 
-    def __enter__(self) -> DockerTestbed:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -19,16 +19,17 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 
 from saltsim.config import bus_ipc_addresses
 from saltsim.curve import CurveClient, load_or_create_keypair, parse_key
+from saltsim.errors import NotSupportedError, TestbedError
 from saltsim.masterclient import MasterClient, read_token
 from saltsim.testbed._cloud import wait_cloud_health
 from saltsim.testbed._proc import Child
-from saltsim.testbed.base import BusPorts, NotSupportedError, TestbedError
+from saltsim.testbed.base import BusPorts
 
 __all__ = ["BUS_HOLD", "LocalTestbed", "free_ports"]
 
@@ -57,8 +58,19 @@ class _MinionSpec:
     child: Child | None = None
 
 
+# Master settings that the constructor turns into addresses and keys: configure_master
+# cannot change them any more.
+_FIXED_AT_CONSTRUCTION = {"bus_remote", "bus_curve_clients", "sock_dir"}
+
+
 class LocalTestbed(BusPorts):
-    """A master and any number of minion processes; a context manager."""
+    """A master and any number of minion processes on 127.0.0.1; a ``Testbed``.
+
+    Each testbed has its own free ports, work directory (configs, keys, logs under
+    ``logs/``) and private ipc:// directory, so any number run side by side. Minions are
+    ``saltsim_minion`` processes (one per id, or a swarm of many ids in one); faults are
+    signals.
+    """
 
     backend = "local"
 
@@ -115,7 +127,7 @@ class LocalTestbed(BusPorts):
         self._cloud_url: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------
-    def start(self) -> LocalTestbed:
+    def start(self) -> Self:
         try:
             self.master_config.write_text(yaml.safe_dump(self.master_options))
             self._start_master()
@@ -123,6 +135,18 @@ class LocalTestbed(BusPorts):
             self.close()
             raise
         return self
+
+    def configure_master(self, **options: Any) -> None:
+        """Settings for the master's config file, which ``start()`` writes."""
+        if self._master is not None:
+            raise TestbedError("configure_master() after start(): the master has read its config")
+        fixed = sorted(set(options) & (_FIXED_AT_CONSTRUCTION | set(self.ports)))
+        if fixed:
+            raise TestbedError(
+                f"{', '.join(fixed)}: decided when the testbed was made; pass "
+                "LocalTestbed(master_options=...)"
+            )
+        self.master_options.update(options)
 
     def _start_master(self) -> None:
         child = Child(
@@ -151,7 +175,7 @@ class LocalTestbed(BusPorts):
             shutil.rmtree(self.workdir, ignore_errors=True)
         shutil.rmtree(self._sock_dir, ignore_errors=True)
 
-    def __enter__(self) -> LocalTestbed:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -28,15 +28,16 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import zmq
 
 from saltsim.curve import CurveClient, load_or_create_keypair
-from saltsim.errors import EventTimeoutError
+from saltsim.deadline import Deadline
+from saltsim.errors import EventTimeoutError, NotSupportedError, TestbedError
 from saltsim.testbed._containers import ContainerFaults
 from saltsim.testbed._engine import SESSION_LABEL, engine
-from saltsim.testbed.base import BusPorts, NotSupportedError, TestbedError
+from saltsim.testbed.base import BusPorts
 from saltsim.testbed.docker_backend import _sweep
 from saltsim.testbed.local import free_ports
 from saltsim.testbed.salt_client import SaltCli
@@ -64,7 +65,12 @@ def _archive(path: str, text: str, mode: int = 0o644) -> bytes:
 
 
 class SaltTestbed(ContainerFaults, BusPorts):
-    """A real salt-master and salt-minion containers of one session; a context manager."""
+    """A real salt-master and salt-minion containers of one session; a ``Testbed``.
+
+    Its ``client()`` is Salt's own command lines (``SaltCli``); options that only
+    saltsim's master or minion knows are said once and ignored; swarms and cloud-sim
+    raise ``NotSupportedError``.
+    """
 
     backend = "salt"
 
@@ -106,7 +112,7 @@ class SaltTestbed(ContainerFaults, BusPorts):
         self._told: set[str] = set()
 
     # -- lifecycle ------------------------------------------------------------------
-    def start(self) -> SaltTestbed:
+    def start(self) -> Self:
         try:
             self._docker = engine()
             if self.image is None:
@@ -148,6 +154,13 @@ class SaltTestbed(ContainerFaults, BusPorts):
             raise TestbedError(f"salt testbed did not start: {exc}\nmaster logs:\n{logs}") from exc
         return self
 
+    def configure_master(self, **options: Any) -> None:
+        """Settings for salt-master's config (``master.d/saltsim.conf``), which ``start()``
+        writes; saltsim-only ones are said once and ignored there."""
+        if self._master_container is not None:
+            raise TestbedError("configure_master() after start(): the master has read its config")
+        self.master_options.update(options)
+
     def _tell(self, ignored: list[str], what: str) -> None:
         """One line per saltsim-only option, once per testbed."""
         fresh = [key for key in ignored if f"{what}:{key}" not in self._told]
@@ -158,7 +171,7 @@ class SaltTestbed(ContainerFaults, BusPorts):
     def _wait_bridge(self) -> None:
         """Ready: a probe fired from the host went through Salt's own bus and came back
         (``listener()`` fires it onto the bridge's PULL, the bridge onto Salt's bus)."""
-        deadline = time.monotonic() + self.start_timeout
+        deadline = Deadline(self.start_timeout)
         while True:
             try:
                 self.listener(timeout=min(5.0, self.start_timeout)).close()
@@ -172,7 +185,7 @@ class SaltTestbed(ContainerFaults, BusPorts):
                         f"({container.attrs['State'].get('ExitCode')}); its logs:\n"
                         f"{self.logs('master')}"
                     ) from None
-                if time.monotonic() >= deadline:
+                if deadline.expired:
                     raise TestbedError(
                         f"no probe came back through Salt's bus within {self.start_timeout}s; "
                         f"the master's logs:\n{self.logs('master')}"
@@ -186,15 +199,15 @@ class SaltTestbed(ContainerFaults, BusPorts):
         self._docker.close()
         self._docker = None
 
-    def __enter__(self) -> SaltTestbed:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- clients --------------------------------------------------------------------
-    def client(self) -> Any:
-        """salt-key, salt and salt-run in the master's container (``SaltCli``)."""
+    def client(self) -> SaltCli:
+        """salt-key, salt and salt-run in the master's container."""
         return SaltCli(self._master())
 
     def _master(self) -> Any:
