@@ -1,11 +1,19 @@
-"""pytest fixtures for saltsim, registered through the ``pytest11`` entry point."""
+"""pytest fixtures for saltsim, registered through the ``pytest11`` entry point.
+
+A test marked ``docker`` gets containers (and skips when no engine answers), any other
+test local processes. ``testbed`` is one testbed per test; ``module_testbed`` one per
+module, for tests that share a master. Both take ``testbed_options`` (module scope):
+override it in a module to change the options, or parametrise it there (``params=``)
+to run the module once per set of options.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,12 +21,19 @@ from saltsim.bus import EventBus
 from saltsim.busprocess import BusProcess
 from saltsim.client import EventClient
 
+if TYPE_CHECKING:
+    from saltsim.recorder import Recorder
+    from saltsim.scenario.runner import RunOutcome
+    from saltsim.testbed.base import Testbed
+
 __all__ = [
+    "MARKERS",
     "REQUIRE_DOCKER_ENV",
     "bus_process",
     "docker_engine",
     "event_bus",
     "event_listener",
+    "module_testbed",
     "recorder",
     "scenario",
     "testbed",
@@ -26,6 +41,18 @@ __all__ = [
 ]
 
 REQUIRE_DOCKER_ENV = "SALTSIM_REQUIRE_DOCKER"
+
+# The markers these fixtures read or the docs tell a project to use; registered here so
+# a project running with --strict-markers needs no list of its own.
+MARKERS = (
+    "docker: needs a Docker engine (saltsim's testbed and scenario fixtures use containers)",
+    "functional: real processes on 127.0.0.1 (saltsim's local backend)",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
 
 
 @pytest.fixture
@@ -72,40 +99,58 @@ def _backend(request: pytest.FixtureRequest) -> str:
     return "local"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def testbed_options() -> dict[str, Any]:
-    """Options of the ``testbed`` fixture; override this fixture in a module to change them."""
+    """Keyword arguments of the testbed fixtures' backend (``dialect``, ``master_options``,
+    ``minion_options``, ...); override this fixture in a module to change them. Module
+    scope, so ``module_testbed`` can use it: an override must not be narrower."""
     return {
         "master_options": {"presence_events": True, "loop_interval": 1.0, "auto_accept": True},
         "minion_options": {"heartbeat_interval": 0.5},
     }
 
 
-@pytest.fixture
-def testbed(request: pytest.FixtureRequest, testbed_options: dict[str, Any]) -> Iterator[Any]:
-    """A started testbed: containers for tests marked ``docker``, else local processes.
-    No minions yet: ``testbed.add_minion(id)``."""
+@contextlib.contextmanager
+def _started(request: pytest.FixtureRequest, options: dict[str, Any]) -> Iterator[Testbed]:
     if _backend(request) == "docker":
         from saltsim.testbed.docker_backend import DockerTestbed
 
-        with DockerTestbed(**testbed_options) as docker_bed:
+        with DockerTestbed(**options) as docker_bed:
             yield docker_bed
         return
     from saltsim.testbed.local import LocalTestbed
 
-    with LocalTestbed(**testbed_options) as local_bed:
+    with LocalTestbed(**options) as local_bed:
         yield local_bed
 
 
 @pytest.fixture
-def recorder(testbed: Any) -> Iterator[Any]:
+def testbed(request: pytest.FixtureRequest, testbed_options: dict[str, Any]) -> Iterator[Testbed]:
+    """A started testbed of its own for each test: containers for tests marked ``docker``,
+    else local processes. No minions yet: ``testbed.add_minion(id)``."""
+    with _started(request, testbed_options) as bed:
+        yield bed
+
+
+@pytest.fixture(scope="module")
+def module_testbed(
+    request: pytest.FixtureRequest, testbed_options: dict[str, Any]
+) -> Iterator[Testbed]:
+    """As ``testbed``, one for the whole module (tests that share a master and its
+    minions); containers when the module is marked ``docker``."""
+    with _started(request, testbed_options) as bed:
+        yield bed
+
+
+@pytest.fixture
+def recorder(testbed: Testbed) -> Iterator[Recorder]:
     """Every event on ``testbed``'s bus from now on (``saltsim.recorder.Recorder``)."""
     with testbed.recorder() as rec:
         yield rec
 
 
 @pytest.fixture
-def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Any]:
+def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., RunOutcome]:
     """``scenario(name_or_path, dialect=None, minions=None, backend=None)`` runs a scenario
     file and returns its ``RunOutcome`` (``.ok``, ``.report()``); the backend defaults to
     docker for tests marked ``docker``, else local. Results go under ``tmp_path``."""
@@ -113,7 +158,7 @@ def scenario(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., An
     from saltsim.scenario import load_scenario
     from saltsim.scenario.runner import ScenarioRunner
 
-    def run(name: str, **overrides: Any) -> Any:
+    def run(name: str, **overrides: Any) -> RunOutcome:
         loaded = load_scenario(find_scenario(name))
         overrides.setdefault("backend", _backend(request))
         lines: list[str] = []

@@ -34,11 +34,14 @@ import docker.errors
 from saltsim.errors import SaltsimError
 
 __all__ = [
+    "LIBRARY",
     "EngineUnreachableError",
     "ImageBuildError",
     "base_tag",
     "debian_mirror",
     "ensure_images",
+    "library_files",
+    "service_files",
 ]
 
 SUITE = "bookworm"
@@ -61,11 +64,48 @@ BUILDER_VERSION = "1"  # part of the base's cache key: bump it when the build st
 IMAGE_LABEL = "org.saltsim.image"
 MIRROR_ENV = "SALTSIM_DEBIAN_MIRROR"
 REPO_ROOT = Path(__file__).resolve().parents[3]
-# What each service image copies from the repository (its Dockerfile says where to).
+LIBRARY_DIR = "src/saltsim"
+# The part of src/saltsim every service image carries (files and folders in LIBRARY_DIR):
+# what master/, minion/ and cloud-sim/ import, the CLI the docs run inside the containers
+# (`python3 -m saltsim run state.event`, `event send`, `key`, `cmd`) and the healthcheck
+# (`python3 -m saltsim.health`). Not the harness (testbed/, scenario/, churn/), the REST
+# client (remote/), the recorder or the pytest plugin. tests/unit/test_image_contents.py
+# walks the daemons' imports: it fails when a module they import is missing here, or when
+# one listed here is imported by none of them.
+LIBRARY = (
+    "__init__.py",
+    "__main__.py",
+    "py.typed",
+    "asyncclient.py",
+    "bus.py",
+    "busprocess.py",
+    "cli",
+    "client.py",
+    "config.py",
+    "crypto.py",
+    "curve.py",
+    "daemon.py",
+    "deadline.py",
+    "errors.py",
+    "event.py",
+    "health.py",
+    "identity.py",
+    "listener.py",
+    "masterclient.py",
+    "minionipc.py",
+    "private.py",
+    "reader.py",
+    "safejson.py",
+    "stamp.py",
+    "tags.py",
+    "targeting.py",
+    "wire.py",
+)
+# Each service image's own package, beside the library (its Dockerfile says where to).
 SERVICES = {
-    "master": ("src/saltsim", "master/saltsim_master"),
-    "minion": ("src/saltsim", "minion/saltsim_minion"),
-    "cloudsim": ("src/saltsim", "cloud-sim/saltsim_cloudsim"),
+    "master": "master/saltsim_master",
+    "minion": "minion/saltsim_minion",
+    "cloudsim": "cloud-sim/saltsim_cloudsim",
 }
 # Where a service's Dockerfile is, when its folder is not named after it.
 _FOLDERS = {"cloudsim": "cloud-sim"}
@@ -141,16 +181,40 @@ def _dockerfile(name: str) -> str:
     return f"{_FOLDERS.get(name, name)}/Dockerfile"
 
 
+def _tree(top: Path) -> list[Path]:
+    """``top`` (a file, or a folder's files), without what .dockerignore leaves out."""
+    files = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
+    return [p for p in files if "__pycache__" not in p.parts and p.suffix != ".pyc"]
+
+
+def library_files(root: Path = REPO_ROOT) -> list[Path]:
+    """The library files every service image copies, relative to ``root``."""
+    library = root / LIBRARY_DIR
+    return [p.relative_to(root) for entry in LIBRARY for p in _tree(library / entry)]
+
+
+def service_files(name: str, root: Path = REPO_ROOT) -> list[Path]:
+    """Everything ``name``'s build context holds, relative to ``root``: its Dockerfile,
+    .dockerignore, the library and its own package."""
+    own = [p.relative_to(root) for p in _tree(root / SERVICES[name])]
+    return [Path(_dockerfile(name)), Path(".dockerignore"), *library_files(root), *own]
+
+
 def _service_tag(name: str, base: str, base_id: str) -> str:
-    """Hash of the base (tag and id), the Dockerfile, .dockerignore and the copied files."""
+    """Hash of the base (tag and id) and of every file in the service's build context."""
     digest = hashlib.sha256(f"{base}\n{base_id}\n".encode())
-    inputs = [REPO_ROOT / _dockerfile(name), REPO_ROOT / ".dockerignore"]
-    for top in SERVICES[name]:
-        inputs += sorted(p for p in (REPO_ROOT / top).rglob("*") if p.is_file())
-    for path in inputs:
-        if "__pycache__" not in path.parts and path.suffix != ".pyc":  # .dockerignore'd too
-            digest.update(f"{path.relative_to(REPO_ROOT)}\0".encode() + path.read_bytes() + b"\0")
+    for path in service_files(name):
+        digest.update(f"{path}\0".encode() + (REPO_ROOT / path).read_bytes() + b"\0")
     return f"saltsim-{name}:{digest.hexdigest()[:12]}"
+
+
+def _stage(name: str, into: Path) -> Path:
+    """A build context holding only ``service_files(name)``: the Dockerfile's ``COPY
+    src/saltsim`` then copies the library, not the harness beside it."""
+    for path in service_files(name):
+        (into / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / path, into / path)
+    return into
 
 
 def _run(cmd: list[str], what: str, extra_log: Path | None = None) -> None:
@@ -300,7 +364,9 @@ def ensure_images(force: bool = False, log: Callable[[str], None] = print) -> di
         tags[name] = tag = _service_tag(name, tags["base"], client.images.get(tags["base"]).id)
         cached = not force and bool(client.images.list(name=tag))
         if not cached:
-            _build_service(client, name, tag, tags["base"], force)
+            with tempfile.TemporaryDirectory(prefix=f"saltsim-{name}-") as work:
+                context = str(_stage(name, Path(work)))
+                _build_service(client, name, tag, tags["base"], force, path=context)
         client.images.get(tag).tag(f"saltsim-{name}", "latest")
         took = "cached" if cached else f"built in {time.monotonic() - stage:.1f}s"
         log(f"{name} image {tag} {took} (also saltsim-{name}:latest)")
