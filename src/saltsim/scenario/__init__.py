@@ -7,9 +7,9 @@ filling a ``RecordedRun``, then calls ``check`` and, on failure, ``render_failur
 The language is documented in ``scenarios/README.md``.
 """
 
+from saltsim.scenario._bus_order import Gap
 from saltsim.scenario._errors import ScenarioError
-from saltsim.scenario._order import Gap
-from saltsim.scenario.expect import CheckResult, ExpectationResult, check, describe_loss
+from saltsim.scenario.checker import CheckResult, ExpectationResult, check, describe_loss
 from saltsim.scenario.expectations import (
     EXPECTATION_KINDS,
     Expectation,

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from saltsim.scenario._order import Slot
+from saltsim.scenario._bus_order import Slot
 from saltsim.scenario.pattern import Pattern
 from saltsim.scenario.record import RecordedRun
 

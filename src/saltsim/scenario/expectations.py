@@ -2,7 +2,7 @@
 
 Each kind is a frozen dataclass with the ``line`` it was written on and an optional
 ``dialect`` (``"3006"`` / ``"3008"``): an expectation for another dialect than the run's
-is skipped. ``check`` in ``expect.py`` gives them their meaning.
+is skipped. ``check`` in ``checker.py`` gives them their meaning.
 """
 
 from __future__ import annotations

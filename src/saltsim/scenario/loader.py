@@ -13,7 +13,7 @@ from saltsim.scenario._backends import check_backend
 from saltsim.scenario._cloud import parse_cloud_settings, parse_vms
 from saltsim.scenario._differences import parse_differences
 from saltsim.scenario._errors import ScenarioError
-from saltsim.scenario._expectations import check_captures, parse_dialect, parse_expectations
+from saltsim.scenario._expect_reader import check_captures, parse_dialect, parse_expectations
 from saltsim.scenario._parse import Reader
 from saltsim.scenario._steps import parse_steps
 from saltsim.scenario._yaml import YMap, load_located

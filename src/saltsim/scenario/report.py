@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from saltsim.scenario._bus_order import Slot, boundary, bus_order, concerns
 from saltsim.scenario._compact import compact, shorten
-from saltsim.scenario._order import Slot, boundary, bus_order, concerns
-from saltsim.scenario.expect import CheckResult, ExpectationResult
+from saltsim.scenario.checker import CheckResult, ExpectationResult
 from saltsim.scenario.expectations import (
     Expectation,
     ExpectCount,

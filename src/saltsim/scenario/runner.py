@@ -22,7 +22,7 @@ import httpx
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.recorder import Recorder
-from saltsim.scenario.expect import CheckResult, check
+from saltsim.scenario.checker import CheckResult, check
 from saltsim.scenario.pattern import Pattern
 from saltsim.scenario.record import RecordedRun, StepMark, write_record
 from saltsim.scenario.report import render_failure, render_summary

@@ -1,7 +1,7 @@
 """The typed form of a scenario file: settings, steps and expectations.
 
 ``load_scenario`` (``loader.py``) builds these from YAML; the runner executes
-``Scenario.steps`` and ``check`` (``expect.py``) judges ``Scenario.expectations``.
+``Scenario.steps`` and ``check`` (``checker.py``) judges ``Scenario.expectations``.
 Every step and expectation keeps the line it was written on, for reports.
 """
 

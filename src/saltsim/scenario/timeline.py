@@ -13,8 +13,8 @@ import json
 from html import escape
 from pathlib import Path
 
-from saltsim.scenario._order import Slot, bus_order, lanes_of
-from saltsim.scenario.expect import CheckResult
+from saltsim.scenario._bus_order import Slot, bus_order, lanes_of
+from saltsim.scenario.checker import CheckResult
 from saltsim.scenario.record import RecordedRun
 from saltsim.scenario.report import expectation_title, render_summary
 from saltsim.scenario.spec import Scenario

@@ -1,8 +1,9 @@
-"""The kinds that look at a stretch of the run: ``count``, ``never`` and ``within``."""
+"""Judging the kinds of expectation that look at a stretch of the run: ``count``, ``never``
+and ``within``."""
 
 from __future__ import annotations
 
-from saltsim.scenario._order import Slot, boundary
+from saltsim.scenario._bus_order import Slot, boundary
 from saltsim.scenario._scope import Scope, Verdict, first_match, seqs
 from saltsim.scenario.expectations import ExpectCount, ExpectNever, ExpectWithin
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from saltsim.scenario._backends import implementation
-from saltsim.scenario._lists import judge_order, judge_sequence, judge_unordered
-from saltsim.scenario._order import Gap, Slot, bus_order, concerns, find_gaps
+from saltsim.scenario._bus_order import Gap, Slot, bus_order, concerns, find_gaps
+from saltsim.scenario._judge_lists import judge_order, judge_sequence, judge_unordered
+from saltsim.scenario._judge_windows import judge_count, judge_never, judge_within
 from saltsim.scenario._scope import Scope, Verdict
-from saltsim.scenario._windows import judge_count, judge_never, judge_within
 from saltsim.scenario.expectations import (
     Expectation,
     ExpectCount,

@@ -1,11 +1,11 @@
-"""The list kinds: ``order``, ``sequence`` and ``unordered``."""
+"""Judging the list kinds of expectation: ``order``, ``sequence`` and ``unordered``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from saltsim.scenario._order import Slot
+from saltsim.scenario._bus_order import Slot
 from saltsim.scenario._scope import Scope, Verdict, first_match, seqs
 from saltsim.scenario.expectations import ExpectOrder, ExpectSequence, ExpectUnordered
 
