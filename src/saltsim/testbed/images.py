@@ -31,7 +31,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from saltsim.errors import SaltsimError
+from saltsim.errors import EngineUnavailableError, SaltsimError
 
 __all__ = [
     "LIBRARY",
@@ -127,8 +127,7 @@ class ImageBuildError(SaltsimError, RuntimeError):
     """An image could not be built; the message ends with the tail of the tool's output."""
 
 
-class EngineUnreachableError(ImageBuildError):
-    """No Docker engine answered; nothing was attempted."""
+EngineUnreachableError = EngineUnavailableError  # saltsim's one "no engine" error
 
 
 def debian_mirror(env: Mapping[str, str] | None = None, apt_dir: Path = Path("/etc/apt")) -> str:
@@ -391,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet: Callable[[str], None] = lambda _line: None  # noqa: E731
     try:
         ensure_images(args.force, quiet if args.quiet else partial(print, flush=True))
-    except ImageBuildError as exc:
+    except (ImageBuildError, EngineUnreachableError) as exc:
         if isinstance(exc, EngineUnreachableError) and args.if_engine:
             print(f"saltsim-images: no images built: {exc}", file=sys.stderr)
             return 0

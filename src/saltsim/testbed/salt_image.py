@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for version in args.version or [SALT_VERSIONS["3008"]]:
             ensure_salt_image(version, args.force, say)
-    except ImageBuildError as exc:
+    except (ImageBuildError, EngineUnreachableError) as exc:
         if isinstance(exc, EngineUnreachableError) and args.if_engine:
             print(f"saltsim-salt-image: no image built: {exc}", file=sys.stderr)
             return 0
