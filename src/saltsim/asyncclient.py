@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ import zmq.asyncio
 
 from saltsim.client import _LATE_FRAMES, READY_TAG, bus_addresses
 from saltsim.curve import CurveClient
+from saltsim.deadline import Deadline
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.listener import ListenerCore
@@ -108,10 +108,10 @@ class AsyncEventClient(AsyncEventReader):
         event = self._core.take_pending(match)
         if event is not None:
             return event
-        deadline = time.monotonic() + wait
+        deadline = Deadline(wait)
         late = _LATE_FRAMES
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining > 0:
                 if not await self._sub.poll(int(remaining * 1000) + 1):
                     continue
@@ -125,8 +125,8 @@ class AsyncEventClient(AsyncEventReader):
 
     async def wait_ready(self, timeout: float = 10) -> None:
         probe = f"{READY_TAG}/{uuid.uuid4().hex}"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = Deadline(timeout)
+        while not deadline.expired:
             if await self.fire_event({"probe": probe}, probe) and await self.next_event(
                 0.05, probe
             ):

@@ -23,7 +23,6 @@ import os
 import socket
 import stat
 import threading
-import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -34,6 +33,7 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from saltsim.config import BusConfig
 from saltsim.curve import CurveServer
+from saltsim.deadline import Deadline
 from saltsim.errors import ConfigError, FrameError
 from saltsim.private import private_dir
 from saltsim.stamp import Stamper
@@ -295,8 +295,8 @@ class EventBus:
         poller.register(self._wake, zmq.POLLIN)
         if signal_fd is not None:
             poller.register(signal_fd, zmq.POLLIN)
-        deadline = time.monotonic() + self.hold
-        while (remaining := deadline - time.monotonic()) > 0:
+        deadline = Deadline(self.hold)
+        while (remaining := deadline.remaining()) > 0:
             ready = dict(poller.poll(int(remaining * 1000) + 1))
             if self._wake in ready or (signal_fd is not None and signal_fd in ready):
                 return False

@@ -8,7 +8,6 @@ does; ``full=True`` returns an ``Event`` (which also answers ``ev["tag"]`` and
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ import zmq
 
 from saltsim.config import BusConfig
 from saltsim.curve import CurveClient
+from saltsim.deadline import Deadline
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.listener import ListenerCore
@@ -142,10 +142,10 @@ class EventClient(EventReader):
         else:
             if event is not None:
                 return event
-        deadline = time.monotonic() + wait
+        deadline = Deadline(wait)
         late = _LATE_FRAMES
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining > 0:
                 if not self._sub.poll(int(remaining * 1000) + 1):
                     continue
@@ -167,8 +167,8 @@ class EventClient(EventReader):
         if not self.fire_event({}, sentinel):
             raise EventTimeoutError(sentinel, timeout, [], f"no bus at {self.pull_address}?")
         seen: list[Event] = []
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
+        deadline = Deadline(timeout)
+        while (remaining := deadline.remaining()) > 0:
             event = self.next_event(remaining)
             if event is None:
                 break
@@ -183,8 +183,8 @@ class EventClient(EventReader):
         Fires a probe event every 50 ms until one comes back on the SUB socket.
         """
         probe = f"{READY_TAG}/{uuid.uuid4().hex}"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = Deadline(timeout)
+        while not deadline.expired:
             if not self.fire_event({"probe": probe}, probe):
                 continue
             if self.next_event(0.05, probe) is not None:

@@ -8,7 +8,6 @@ armed before the publication so no return can slip past.
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import zmq
 
 from saltsim.client import EventClient
 from saltsim.curve import CurveClient
+from saltsim.deadline import Deadline
 from saltsim.errors import ConfigError, SaltsimError
 from saltsim.private import read_secret
 from saltsim.wire import decode_data, encode_data
@@ -81,8 +81,8 @@ class MasterClient:
         self._sock.send(
             encode_data({"enc": "client", "token": self._token, "rid": rid, "load": load})
         )
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        while (remaining := deadline - time.monotonic()) > 0:
+        deadline = Deadline(self.timeout if timeout is None else timeout)
+        while (remaining := deadline.remaining()) > 0:
             if not self._sock.poll(int(remaining * 1000) + 1):
                 continue
             reply = decode_data(self._sock.recv())
@@ -138,10 +138,10 @@ class MasterClient:
             published = self.publish(tgt, fun, arg, kwarg, tgt_type)
             jid, expected = published["jid"], list(published["minions"])
             returns: dict[str, Any] = {}
-            deadline = time.monotonic() + timeout
+            deadline = Deadline(timeout)
             prefix = f"salt/job/{jid}/ret/"
             while jid and set(expected) - set(returns):
-                remaining = deadline - time.monotonic()
+                remaining = deadline.remaining()
                 if remaining <= 0:
                     break
                 event = events.next_event(remaining, prefix)

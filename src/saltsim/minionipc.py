@@ -21,13 +21,13 @@ from __future__ import annotations
 import os
 import socket
 import stat
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import zmq
 
+from saltsim.deadline import Deadline
 from saltsim.errors import FrameError, SaltsimError
 from saltsim.wire import decode_data, encode_data, pack_frame
 
@@ -141,8 +141,8 @@ def fire_via_minion(
         sock.connect(f"ipc://{path}")
         request = {"cmd": "fire", "tag": tag, "data": data, "fun_args": fun_args or [tag]}
         sock.send(encode_data(request))
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
+        deadline = Deadline(timeout)
+        while (remaining := deadline.remaining()) > 0:
             if sock.poll(int(remaining * 1000) + 1):
                 return decode_data(sock.recv())
         raise MinionIPCError(

@@ -20,6 +20,7 @@ from saltsim import safejson
 from saltsim.bus import BUS_START_TAG
 from saltsim.client import READY_TAG, EventClient
 from saltsim.curve import CurveClient
+from saltsim.deadline import Deadline
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 
@@ -78,8 +79,8 @@ class Recorder:
         """Fire probes until one comes back, recording everything read meanwhile (the
         probes too: a recording has no holes in ``_seq``)."""
         probe = f"{READY_TAG}/{uuid.uuid4().hex}"
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
+        deadline = Deadline(self.ready_timeout)
+        while not deadline.expired:
             self._client.fire_event({"probe": probe}, probe)
             event = self._client.next_event(0.05)
             while event is not None:
@@ -170,14 +171,14 @@ class Recorder:
 
             accept = accept_tag
         index = since
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         with self._changed:
             while True:
                 while index < len(self.events):
                     if accept(self.events[index]):
                         return self.events[index]
                     index += 1
-                remaining = deadline - time.monotonic()
+                remaining = deadline.remaining()
                 if remaining <= 0:
                     break
                 self._changed.wait(remaining)
@@ -191,13 +192,13 @@ class Recorder:
 
     def wait_restart(self, since: int, timeout: float) -> int:
         """The index of the first event of the next bus incarnation at or after ``since``."""
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         with self._changed:
             while True:
                 later = [i for i in self.restart_indices if i >= since]
                 if later:
                     return later[0]
-                remaining = deadline - time.monotonic()
+                remaining = deadline.remaining()
                 if remaining <= 0:
                     break
                 self._changed.wait(remaining)

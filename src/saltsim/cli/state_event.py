@@ -14,7 +14,6 @@ import fnmatch
 import logging
 import re
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from saltsim import safejson
 from saltsim.cli.arguments import KWARG
 from saltsim.cli.target import bus_target
 from saltsim.client import READY_TAG, EventClient
+from saltsim.deadline import Deadline
 from saltsim.errors import UsageError
 from saltsim.event import Event
 
@@ -126,8 +126,8 @@ def _arm(client: EventClient) -> str:
     """Prove the listener receives before the first event counts (as ``wait_ready``, whose
     probe's late copies are then skipped); say so at info level. The probe's tag."""
     probe = f"{READY_TAG}/{uuid.uuid4().hex}"
-    deadline = time.monotonic() + ARM_TIMEOUT
-    while time.monotonic() < deadline:
+    deadline = Deadline(ARM_TIMEOUT)
+    while not deadline.expired:
         if client.fire_event({"probe": probe}, probe) and client.next_event(0.05, probe):
             log.info("listening on %s", client.pub_address)
             return probe

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from typing import Any
 
 from saltsim.asyncclient import AsyncEventClient
 from saltsim.client import _LATE_FRAMES, READY_TAG
+from saltsim.deadline import Deadline
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.reader import AsyncEventReader
@@ -92,10 +92,10 @@ class AsyncRemoteEventClient(RemoteBase, AsyncEventReader):
         self._intake.check()
         self.connect()
         assert self._queue is not None
-        deadline = time.monotonic() + wait
+        deadline = Deadline(wait)
         late = _LATE_FRAMES
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining > 0:
                 try:
                     async with asyncio.timeout(remaining):
@@ -115,14 +115,14 @@ class AsyncRemoteEventClient(RemoteBase, AsyncEventReader):
         """As ``RemoteEventClient.wait_ready``."""
         stream = self.connect()
         assert self._changed is not None
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while True:
             self._changed.clear()
             if stream.connected:
                 break
             if stream.fatal is not None:
                 raise stream.fatal
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining <= 0:
                 raise EventTimeoutError(
                     f"the stream {self.settings.endpoint('events')} to open",
@@ -136,7 +136,7 @@ class AsyncRemoteEventClient(RemoteBase, AsyncEventReader):
         if self.pull_address is None:
             return
         probe = f"{READY_TAG}/{uuid.uuid4().hex}"
-        while time.monotonic() < deadline:
+        while not deadline.expired:
             if await self.fire_event({"probe": probe}, probe) and await self.next_event(
                 0.05, probe
             ):

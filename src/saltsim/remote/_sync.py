@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 import queue
 import threading
-import time
 import uuid
 from typing import Any
 
 from saltsim.client import _LATE_FRAMES, READY_TAG, EventClient
+from saltsim.deadline import Deadline
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.reader import EventReader
@@ -127,10 +127,10 @@ class RemoteEventClient(RemoteBase, EventReader):
         if event is not None:
             return event
         self._intake.check()
-        deadline = time.monotonic() + wait
+        deadline = Deadline(wait)
         late = _LATE_FRAMES
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             try:
                 if remaining > 0:
                     item = self._queue.get(timeout=remaining)
@@ -150,14 +150,14 @@ class RemoteEventClient(RemoteBase, EventReader):
     def wait_ready(self, timeout: float = 10) -> None:
         """Block until the stream is open; with ``pull_address``, until a probe fired on
         the bus has come back through it (the listener provably receives)."""
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while True:
             self._changed.clear()
             if self._stream.connected:
                 break
             if self._stream.fatal is not None:
                 raise self._stream.fatal
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining <= 0:
                 raise EventTimeoutError(
                     f"the stream {self.settings.endpoint('events')} to open",
@@ -169,7 +169,7 @@ class RemoteEventClient(RemoteBase, EventReader):
         if self.pull_address is None:
             return
         probe = f"{READY_TAG}/{uuid.uuid4().hex}"
-        while time.monotonic() < deadline:
+        while not deadline.expired:
             if self.fire_event({"probe": probe}, probe) and self.next_event(0.05, probe):
                 return
         raise EventTimeoutError(probe, timeout, [], f"is {self.pull_address} this master's bus?")
