@@ -44,6 +44,15 @@ def read_token(pki_dir: str | Path) -> str:
 
 
 class MasterClient:
+    """One master's request port, as its local client (``salt``, ``salt-run``, ``salt-key``).
+
+    ``call`` sends one request (``enc: client`` with the master's token) and waits for its
+    answer with one deadline; ``publish``, ``cmd``, ``runner`` and ``key`` are the
+    commands built on it. ``cmd`` also needs the bus (``bus_pub``, ``bus_pull`` and, over
+    TCP with CURVE, ``bus_curve``) to gather the returns. A context manager; it owns its
+    socket and context.
+    """
+
     def __init__(
         self,
         ret_address: str,

@@ -38,6 +38,8 @@ ARM_TIMEOUT = 5.0
 
 @dataclass(frozen=True)
 class WatchOptions:
+    """``state.event``'s arguments, read as Salt's runner reads them (``watch_options``)."""
+
     tagmatch: str = "*"
     count: int = -1  # stop after this many matches; negative: never
     quiet: bool = False
