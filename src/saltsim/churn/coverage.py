@@ -35,6 +35,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 
 class Coverage:
+    """Counts of the transitions a campaign exercised, examples and steps; ``missing`` are
+    the required ones never seen, ``report()`` the table the campaign prints."""
+
     def __init__(self, backend: str, required: Iterable[str] | None = None) -> None:
         self.backend = backend
         self.required = tuple(REQUIRED[backend] if required is None else required)

@@ -24,6 +24,9 @@ __all__ = ["CampaignResult", "run_campaign"]
 
 @dataclass
 class CampaignResult:
+    """A campaign's verdict (``ok``: no failure and no required transition missed), its
+    seed for a replay, coverage, and each example's steps."""
+
     seed: int
     coverage: str
     missing: list[str]

@@ -153,6 +153,8 @@ def check_auth_acts(events: Sequence[Event], effect: Effect, after: Mapping[str,
 
 @dataclass
 class JobRecord:
+    """A job the machine published: its plan and where its ``new`` event was recorded."""
+
     jid: str
     plan: JobPlan
     new_index: int  # the recording's index of salt/job/<jid>/new

@@ -40,6 +40,9 @@ AUTH_ACTS: dict[str, str] = {
 
 @dataclass
 class MinionState:
+    """What the model knows of one minion: its process, its key, and what its master and
+    the network may still hand it."""
+
     # exited: a rejected minion that gave up (its process ends); cut: alive, off the network
     proc: Proc = "none"
     key: Key = "none"

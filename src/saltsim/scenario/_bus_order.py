@@ -33,6 +33,8 @@ class Slot:
 
 @dataclass(frozen=True)
 class Gap:
+    """Events missing in one bus epoch: ``missing`` of them after ``_seq`` ``after_seq``."""
+
     epoch: int
     after_seq: int  # 0: the first events of a restarted bus were missed
     missing: int

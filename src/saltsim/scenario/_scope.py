@@ -21,6 +21,8 @@ CONTEXT = 6  # events shown either side of a divergence
 
 @dataclass
 class Verdict:
+    """A judge's answer on one expectation: ok or where it diverged, and what matched."""
+
     ok: bool
     message: str
     matched: list[Slot] = field(default_factory=list)
@@ -33,6 +35,9 @@ class Verdict:
 
 @dataclass
 class Scope:
+    """What a judge is given: the events in view (all, or one minion's), in bus order,
+    and the captures so far."""
+
     view: list[Slot]  # the events judged, in bus order
     slots: list[Slot]  # every event, for step boundaries
     run: RecordedRun

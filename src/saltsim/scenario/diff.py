@@ -24,6 +24,9 @@ KINDS = ("sequence", "order", "payload")
 
 @dataclass(frozen=True)
 class Finding:
+    """One difference between the two runs, and the ``differences:`` entry that declares
+    it, if any."""
+
     kind: str  # sequence | order | payload
     where: str  # the step's label, or the tag family
     tags: tuple[str, ...]  # what declarations are matched against
@@ -42,6 +45,9 @@ class Row:
 
 @dataclass
 class DiffResult:
+    """Both normalised runs, their side-by-side rows per step and every finding; ``ok``
+    when each finding is declared."""
+
     left: NormRun
     right: NormRun
     rows: list[tuple[str, list[Row]]] = field(default_factory=list)  # per step

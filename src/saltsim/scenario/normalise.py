@@ -71,6 +71,9 @@ class NormStep:
 
 @dataclass
 class NormRun:
+    """A run cut down to what two implementations are compared on: labelled steps and
+    the payload shape of each tag family."""
+
     backend: str
     dialect: str
     steps: list[NormStep]

@@ -195,7 +195,10 @@ class Step:
 
 @dataclass(frozen=True)
 class Settings:
-    backend: str = "local"  # docker | local
+    """A scenario's ``settings:``: the backend, the dialect, the minions (and impostors
+    and VMs), the options passed to the master and every minion, the cloud."""
+
+    backend: str = "local"  # local | docker | salt
     dialect: str = "3008"  # "3008" | "3006"
     minions: tuple[str, ...] = ()
     master: dict[str, Any] = field(default_factory=dict)  # master options, passed through
