@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv check lint typecheck test test-deps test-unit test-functional test-docker bench-bus \
+.PHONY: help venv check docs lint typecheck test test-deps test-unit test-functional test-docker bench-bus \
         bench-minions bench-containers bench-churn fuzz-churn scenario-presence scenarios demo images images-if-engine \
         clean images-salt images-salt-if-engine scenarios-salt diff-all test-salt salt-goldens
 
@@ -30,6 +30,10 @@ typecheck: $(INSTALLED) ## mypy (strict)
 	$(VENV)/bin/mypy
 
 check: lint typecheck ## ruff and mypy
+
+docs: $(INSTALLED) ## build the manual into site/ (MkDocs, strict) and check every relative link
+	$(VENV)/bin/mkdocs build --strict
+	$(PY) -m pytest -q tests/unit/test_docs_links.py
 
 test: check images-if-engine images-salt-if-engine test-deps ## ruff, mypy, images and every test tier (the CI command)
 	$(PY) -m pytest
