@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from saltsim.errors import TestbedError
 from saltsim.masterclient import MasterClient
 from saltsim.testbed import DockerTestbed, LocalTestbed, SaltTestbed
 from saltsim.testbed.base import MasterControl, SaltsimTestbed
@@ -163,3 +164,19 @@ def test_both_master_clients_offer_the_control(client: type[MasterControl]) -> N
         found = getattr(client, name, None)
         assert callable(found), f"{client.__name__} lacks {name}"
         assert not accepts(found, declared), f"{client.__name__}.{name}"
+
+
+def test_configure_master_adds_settings_and_refuses_what_the_backend_decided(
+    beds: list[AnyTestbed],
+) -> None:
+    local, docker, salt = beds
+    for bed in beds:
+        bed.configure_master(cloud_profiles={"small": {"size": "s"}})
+    assert isinstance(local, LocalTestbed) and isinstance(docker, DockerTestbed)
+    assert isinstance(salt, SaltTestbed)
+    for options in (local.master_options, docker.master_options, salt.master_options):
+        assert options["cloud_profiles"] == {"small": {"size": "s"}}
+    with pytest.raises(TestbedError, match="sock_dir: decided when the testbed was made"):
+        local.configure_master(sock_dir="/elsewhere")
+    with pytest.raises(TestbedError, match="the docker backend sets pki_dir itself"):
+        docker.configure_master(pki_dir="/elsewhere")
