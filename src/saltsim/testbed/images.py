@@ -3,7 +3,9 @@ cloud-sim.
 
 Nothing is pulled (the machines have a Docker engine and Debian's package mirror, but no
 registry; see DESIGN.md, "Building images without a registry"). Every tag is a content
-hash, so a second run with unchanged inputs builds nothing.
+hash, so a second run with unchanged inputs builds nothing. A service image carries the
+library (``LIBRARY``: what the daemons, the in-container CLI and the healthcheck import) and
+its own package, built from a staged context that holds only those files.
 ``python -m saltsim.testbed.images [--force] [--quiet]``.
 """
 
