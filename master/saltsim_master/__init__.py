@@ -2,6 +2,6 @@
 
 from saltsim import __version__ as __version__
 from saltsim_master.config import MasterConfig
-from saltsim_master.master import Master
+from saltsim_master.core import MasterCore
 
-__all__ = ["Master", "MasterConfig"]
+__all__ = ["MasterConfig", "MasterCore"]

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from saltsim.crypto import CryptoError, encrypt_to, load_public, new_session_key
 from saltsim_master.config import MasterConfig
 from saltsim_master.keys import KeyStore, valid_id
+from saltsim_master.registry import Registry
 from saltsim_master.reqserver import Refused
 from saltsim_master.sessions import Sessions
 
@@ -27,10 +28,16 @@ class Fire(Protocol):
 
 @dataclass
 class Authenticator:
+    """Answers ``_auth``: Salt's decision, its ``salt/auth`` event, and for an accepted key
+    a new session with the keys the minion needs."""
+
     config: MasterConfig
     keys: KeyStore
     sessions: Sessions
     fire: Fire
+
+    def register(self, registry: Registry) -> None:
+        registry.on_sign_in(self.handle)
 
     def handle(self, load: dict[str, Any]) -> dict[str, Any]:
         minion_id, pem = load.get("id"), load.get("pub")

@@ -14,78 +14,77 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from saltsim_master.cloudapi import ProviderClient, ProviderError
 from saltsim_master.cloudconfig import CloudProvider, parse_profiles, parse_providers
+from saltsim_master.cloudnodes import NodeIndex
 from saltsim_master.cloudvm import VmFailed, VmSpec, create_vm, destroy_vm
+from saltsim_master.config import MasterConfig
 from saltsim_master.errors import RunnerError
-from saltsim_master.keys import valid_id
+from saltsim_master.keys import KeyStore, valid_id
+from saltsim_master.registry import Registry
+from saltsim_master.runners import RunnerGroup
 
-if TYPE_CHECKING:
-    from saltsim_master.master import Master
-
-__all__ = ["CLOUD_RUNNERS", "Cloud", "NodeIndex"]
+__all__ = ["CLOUD_RUNNERS", "Cloud", "CloudContext"]
 
 log = logging.getLogger(__name__)
 _ALL_INTERFACES = ("", "0.0.0.0", "::")
 _QUERY_TYPES = ("list_nodes", "list_nodes_full", "list_nodes_min")
 
 
-class NodeIndex:
-    """The VMs this master created, one JSON file each, surviving restarts."""
+class CloudContext(Protocol):
+    """What the cloud needs of the core."""
 
-    def __init__(self, cachedir: str | Path) -> None:
-        self.root = Path(cachedir) / "cloud" / "nodes"
-        self.root.mkdir(parents=True, exist_ok=True)
-
-    def save(self, vm: VmSpec, instance_id: str) -> None:
-        record = {
-            "name": vm.name,
-            "instance_id": instance_id,
-            "provider": vm.provider.name,
-            "driver": vm.provider.driver,
-            "profile": vm.profile,
-            "delete_key": vm.delete_key,
-        }
-        (self.root / f"{vm.name}.json").write_text(json.dumps(record))
-
-    def get(self, name: str) -> dict[str, Any] | None:
-        try:
-            record: dict[str, Any] = json.loads((self.root / f"{name}.json").read_text())
-        except (OSError, ValueError):
-            return None
-        return record
-
-    def forget(self, name: str) -> None:
-        (self.root / f"{name}.json").unlink(missing_ok=True)
+    @property
+    def config(self) -> MasterConfig: ...
+    @property
+    def keys(self) -> KeyStore: ...
+    @property
+    def addresses(self) -> dict[str, str]: ...
+    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
 
 
 class Cloud:
     """The master's cloud subsystem: configured providers and profiles, the node index, and
-    the sign-in gate that keeps a new VM's minion from signing in before ``created``."""
+    the sign-in gate that keeps a new VM's minion from signing in before ``created``.
 
-    def __init__(self, master: Master) -> None:
-        self.master = master
-        self.providers = parse_providers(master.config.cloud_providers)
-        self.profiles = parse_profiles(master.config.cloud_profiles, self.providers)
-        self.nodes = NodeIndex(master.config.cachedir)
+    ``delete_key(name)`` deletes a destroyed VM's key as salt-key does (``salt/key``)."""
+
+    def __init__(self, ctx: CloudContext, delete_key: Callable[[str], object]) -> None:
+        self.ctx = ctx
+        self.delete_key = delete_key
+        self.providers = parse_providers(ctx.config.cloud_providers)
+        self.profiles = parse_profiles(ctx.config.cloud_profiles, self.providers)
+        self.nodes = NodeIndex(ctx.config.cachedir)
         self._gates: dict[str, asyncio.Event] = {}
+
+    def register(self, registry: Registry) -> None:
+        registry.add_sign_in_gate(self.auth_gate)
+
+    @property
+    def config(self) -> MasterConfig:
+        return self.ctx.config
+
+    @property
+    def keys(self) -> KeyStore:
+        return self.ctx.keys
+
+    def fire(self, tag: str, data: dict[str, Any]) -> None:
+        self.ctx.fire(tag, data)
 
     def minion_master(self, provider: CloudProvider) -> tuple[str, int]:
         """Where the new minions find the master (see cloudconfig.py)."""
-        config = self.master.config
+        config = self.ctx.config
         host = provider.minion_master or config.interface
         if host in _ALL_INTERFACES:
             host = socket.gethostname()
         port = provider.minion_master_port
         if port is None:
-            bound = self.master.addresses.get("ret", "")
+            bound = self.ctx.addresses.get("ret", "")
             port = int(bound.rsplit(":", 1)[1]) if bound else config.ret_port
         return host, port
 
@@ -162,7 +161,7 @@ async def _each(
     return {name: result for name, result, _ in results}
 
 
-async def _create_all(master: Master, fun: str, vms: list[VmSpec]) -> dict[str, Any]:
+async def _create_all(cloud: Cloud, fun: str, vms: list[VmSpec]) -> dict[str, Any]:
     specs = {vm.name: vm for vm in vms}
     async with contextlib.AsyncExitStack() as stack:
         apis = {
@@ -172,16 +171,19 @@ async def _create_all(master: Master, fun: str, vms: list[VmSpec]) -> dict[str, 
 
         async def create(name: str) -> dict[str, Any]:
             vm = specs[name]
-            return await create_vm(master.cloud, apis[vm.provider.name], vm)
+            return await create_vm(cloud, apis[vm.provider.name], vm)
 
         return await _each(fun, list(specs), create, "created")
 
 
+CLOUD_RUNNERS = RunnerGroup["Cloud"]()
+
+
+@CLOUD_RUNNERS.runner("cloud.profile")
 async def profile(
-    master: Master, prof: Any = None, *names: Any, instances: Any = None
+    cloud: Cloud, prof: Any = None, *names: Any, instances: Any = None
 ) -> dict[str, Any]:
     """``cloud.profile PROFILE NAME [NAME ...]``: create VMs from a profile, in parallel."""
-    cloud = master.cloud
     if prof is None:
         raise RunnerError("cloud.profile needs a profile and VM names: PROFILE NAME [NAME ...]")
     if prof not in cloud.profiles:
@@ -202,11 +204,12 @@ async def profile(
         )
         for name in _names("cloud.profile", names, instances)
     ]
-    return await _create_all(master, "cloud.profile", vms)
+    return await _create_all(cloud, "cloud.profile", vms)
 
 
+@CLOUD_RUNNERS.runner("cloud.create")
 async def create(
-    master: Master,
+    cloud: Cloud,
     provider: Any = None,
     *names: Any,
     instances: Any = None,
@@ -217,7 +220,7 @@ async def create(
     minion: Any = None,
 ) -> dict[str, Any]:
     """``cloud.create PROVIDER NAME [NAME ...] image=I size=S``: VMs without a profile."""
-    chosen = master.cloud.provider(provider)
+    chosen = cloud.provider(provider)
     for key, value in (("image", image), ("size", size)):
         if not isinstance(value, str) or not value:
             raise RunnerError(f"cloud.create needs {key}=... (a non-empty string)")
@@ -229,7 +232,7 @@ async def create(
         VmSpec(name, None, chosen, image, size, preaccept, delete_key, dict(minion or {}))
         for name in _names("cloud.create", names, instances)
     ]
-    return await _create_all(master, "cloud.create", vms)
+    return await _create_all(cloud, "cloud.create", vms)
 
 
 async def _locate(
@@ -262,10 +265,10 @@ async def _locate(
     raise VmFailed(name, None, f"no pending or running instance of that name{note}")
 
 
-async def destroy(master: Master, *names: Any, instances: Any = None) -> dict[str, Any]:
+@CLOUD_RUNNERS.runner("cloud.destroy")
+async def destroy(cloud: Cloud, *names: Any, instances: Any = None) -> dict[str, Any]:
     """``cloud.destroy NAME [NAME ...]``: destroy VMs in parallel (deleting their keys
     when their profile says so)."""
-    cloud = master.cloud
     chosen = _names("cloud.destroy", names, instances)
     async with contextlib.AsyncExitStack() as stack:
         apis: dict[str, ProviderClient] = {}
@@ -284,10 +287,9 @@ async def destroy(master: Master, *names: Any, instances: Any = None) -> dict[st
         return await _each("cloud.destroy", chosen, one, "destroyed")
 
 
-async def _listing(master: Master, provider: Any = None) -> dict[str, list[dict[str, Any]]]:
+async def _listing(cloud: Cloud, provider: Any = None) -> dict[str, list[dict[str, Any]]]:
     """Every provider's instances. A provider named by ``provider`` that fails fails the
     runner; asked among all, it lists nothing (logged), as salt-cloud does."""
-    cloud = master.cloud
     chosen = [cloud.provider(provider)] if provider is not None else cloud.providers.values()
     listing = {}
     for each in chosen:
@@ -312,21 +314,22 @@ def _by_name(instances: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return named
 
 
-async def list_nodes(master: Master, provider: Any = None) -> dict[str, Any]:
+@CLOUD_RUNNERS.runner("cloud.list_nodes")
+async def list_nodes(cloud: Cloud, provider: Any = None) -> dict[str, Any]:
     """``cloud.list_nodes [provider=P]``: ``{provider: {driver: {name: node}}}``."""
-    return await query(master, "list_nodes", provider=provider)
+    return await query(cloud, "list_nodes", provider=provider)
 
 
+@CLOUD_RUNNERS.runner("cloud.query")
 async def query(
-    master: Master, query_type: Any = "list_nodes", provider: Any = None
+    cloud: Cloud, query_type: Any = "list_nodes", provider: Any = None
 ) -> dict[str, Any]:
     """``cloud.query [query_type=...]``: list_nodes, list_nodes_full (the provider's whole
     instance objects) or list_nodes_min (id and state)."""
     if query_type not in _QUERY_TYPES:
         raise RunnerError(f"cloud.query: query_type must be one of {', '.join(_QUERY_TYPES)}")
-    cloud = master.cloud
     result: dict[str, Any] = {}
-    for name, instances in (await _listing(master, provider)).items():
+    for name, instances in (await _listing(cloud, provider)).items():
         nodes = _by_name(instances)
         if query_type == "list_nodes":
             shown = {n: cloud.node_view(i) for n, i in nodes.items()}
@@ -336,12 +339,3 @@ async def query(
             shown = nodes
         result[name] = {cloud.providers[name].driver: shown}
     return result
-
-
-CLOUD_RUNNERS: dict[str, Callable[..., Awaitable[Any]]] = {
-    "cloud.profile": profile,
-    "cloud.create": create,
-    "cloud.destroy": destroy,
-    "cloud.list_nodes": list_nodes,
-    "cloud.query": query,
-}

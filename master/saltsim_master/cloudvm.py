@@ -13,18 +13,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 
 from saltsim.crypto import KeyPair
+from saltsim.deadline import Deadline
 from saltsim_master.cloudapi import ProviderClient, ProviderError
 from saltsim_master.cloudconfig import CloudProvider
+from saltsim_master.cloudnodes import NodeIndex
+from saltsim_master.config import MasterConfig
+from saltsim_master.keys import KeyStore
 
-if TYPE_CHECKING:
-    from saltsim_master.cloud import Cloud
-
-__all__ = ["VmFailed", "VmSpec", "create_vm", "destroy_vm"]
+__all__ = ["VmFailed", "VmHost", "VmSpec", "create_vm", "destroy_vm"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,23 @@ class VmFailed(Exception):
         super().__init__(f"{name} failed{where}: {error}{note}")
 
 
+class VmHost(Protocol):
+    """What one VM's create and destroy need of the cloud subsystem (``cloud.Cloud``)."""
+
+    @property
+    def config(self) -> MasterConfig: ...
+    @property
+    def keys(self) -> KeyStore: ...
+    @property
+    def nodes(self) -> NodeIndex: ...
+    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
+    def minion_master(self, provider: CloudProvider) -> tuple[str, int]: ...
+    def hold_auth(self, name: str) -> None: ...
+    def release_auth(self, name: str) -> None: ...
+    def node_view(self, instance: dict[str, Any]) -> dict[str, Any]: ...
+    def delete_key(self, name: str) -> object: ...
+
+
 def _private_pem(pair: KeyPair) -> str:
     return pair.private.private_bytes(
         serialization.Encoding.PEM,
@@ -63,26 +81,25 @@ def _private_pem(pair: KeyPair) -> str:
 class _Stages:
     """Fires one VM's stage events and remembers the last one."""
 
-    def __init__(self, cloud: Cloud, name: str) -> None:
+    def __init__(self, cloud: VmHost, name: str) -> None:
         self.cloud, self.name = cloud, name
         self.stage: str | None = None
 
     def fire(self, stage: str, message: str, **args: Any) -> None:
         self.stage = stage
-        self.cloud.master.fire(f"salt/cloud/{self.name}/{stage}", {"event": message, **args})
+        self.cloud.fire(f"salt/cloud/{self.name}/{stage}", {"event": message, **args})
 
     def error(self, what: str, error: str) -> None:
         data = {"event": what, "stage": self.stage, "error": error}
-        self.cloud.master.fire(f"salt/cloud/{self.name}/error", data)
+        self.cloud.fire(f"salt/cloud/{self.name}/error", data)
 
 
 async def _until(
-    cloud: Cloud, api: ProviderClient, instance: dict[str, Any], want: str
+    cloud: VmHost, api: ProviderClient, instance: dict[str, Any], want: str
 ) -> dict[str, Any]:
     """Query the instance until it is in state ``want``, within ``cloud_timeout``."""
-    config = cloud.master.config
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + config.cloud_timeout
+    config = cloud.config
+    deadline = Deadline(config.cloud_timeout)
     while True:
         state = instance.get("state")
         if state == want:
@@ -92,18 +109,17 @@ async def _until(
             raise ProviderError(
                 "InstanceTerminated", f"instance {instance['id']} is {state}: {reason}"
             )
-        remaining = deadline - loop.time()
-        if remaining <= 0:
+        if deadline.expired:
             raise ProviderError(
                 "Timeout",
                 f"instance {instance['id']} still {state} after {config.cloud_timeout:g}s "
                 f"(cloud_timeout), waiting for {want}",
             )
-        await asyncio.sleep(min(config.cloud_poll_interval, remaining))
+        await asyncio.sleep(min(config.cloud_poll_interval, deadline.remaining()))
         instance = await api.describe(instance["id"])
 
 
-async def create_vm(cloud: Cloud, api: ProviderClient, vm: VmSpec) -> dict[str, Any]:
+async def create_vm(cloud: VmHost, api: ProviderClient, vm: VmSpec) -> dict[str, Any]:
     """Create, boot and deploy one VM; ``VmFailed`` (after the error event and the
     cleanup) when the provider fails. Returns the node as ``cloud.list_nodes`` shows it."""
     stages = _Stages(cloud, vm.name)
@@ -125,7 +141,7 @@ async def create_vm(cloud: Cloud, api: ProviderClient, vm: VmSpec) -> dict[str, 
         instance = await _until(cloud, api, instance, "running")
         stages.fire("waiting_for_ssh", "waiting for ssh", ip_address=instance.get("private_ip"))
         master, port = cloud.minion_master(vm.provider)
-        options = {"dialect": cloud.master.config.dialect, **vm.minion}
+        options = {"dialect": cloud.config.dialect, **vm.minion}
         deploy: dict[str, Any] = {"master": master, "master_port": port, "minion_id": vm.name}
         deploy["options"] = options
         secrets: dict[str, Any] = {"pem": None, "pub": None}
@@ -135,8 +151,8 @@ async def create_vm(cloud: Cloud, api: ProviderClient, vm: VmSpec) -> dict[str, 
         # The new minion's sign-in waits for `created` (docs/EVENTS.md: after created, it signs in).
         cloud.hold_auth(vm.name)
         if pair is not None:
-            cloud.master.keys.remove(vm.name)
-            cloud.master.keys.put("accepted", vm.name, pair.public_pem)
+            cloud.keys.remove(vm.name)
+            cloud.keys.put("accepted", vm.name, pair.public_pem)
         stages.fire("deploying", "executing deploy script", **deploy)
         await api.deploy(instance["id"], {**deploy, **secrets})
         stages.fire(
@@ -160,7 +176,7 @@ async def create_vm(cloud: Cloud, api: ProviderClient, vm: VmSpec) -> dict[str, 
 
 
 async def _undo(
-    cloud: Cloud,
+    cloud: VmHost,
     api: ProviderClient,
     name: str,
     instance: dict[str, Any] | None,
@@ -168,8 +184,8 @@ async def _undo(
 ) -> str:
     """Remove what a failed create made; a problem on the way is returned as a note."""
     note = ""
-    if pair is not None and cloud.master.keys.pub(name, "accepted") == pair.public_pem:
-        cloud.master.keys.remove(name)  # pre-seeded without an event, removed without one
+    if pair is not None and cloud.keys.pub(name, "accepted") == pair.public_pem:
+        cloud.keys.remove(name)  # pre-seeded without an event, removed without one
     if instance is not None and instance.get("state") != "terminated":
         try:
             await api.destroy(instance["id"])
@@ -181,7 +197,7 @@ async def _undo(
 
 
 async def destroy_vm(
-    cloud: Cloud, api: ProviderClient, name: str, instance: dict[str, Any], delete_key: bool
+    cloud: VmHost, api: ProviderClient, name: str, instance: dict[str, Any], delete_key: bool
 ) -> dict[str, Any]:
     """Destroy one VM. With ``delete_key`` the minion's key is deleted through the master's
     key actions (``salt/key`` delete) once the instance is terminated, so the minion
@@ -198,7 +214,7 @@ async def destroy_vm(
             except ProviderError as exc:
                 if exc.code != "NotFound":  # terminated and already gone from the list
                     raise
-            cloud.master.key_actions.handle({"fun": "delete", "match": name})
+            cloud.delete_key(name)
     except ProviderError as exc:
         stages.error("destroy failed", str(exc))
         kept = " (its key was kept)" if delete_key and stages.stage == "destroyed" else ""

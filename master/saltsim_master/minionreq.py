@@ -10,16 +10,24 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from saltsim.errors import FrameError
+from saltsim_master.config import MasterConfig
+from saltsim_master.jobs import Job
+from saltsim_master.registry import MinionCommand, Registry
 from saltsim_master.reqserver import Refused
 from saltsim_master.sessions import Session
 
-if TYPE_CHECKING:
-    from saltsim_master.master import Master
-
-__all__ = ["MINION_EVENT_BLACKLIST", "MinionRequests", "reserved"]
+__all__ = [
+    "MINION_EVENT_BLACKLIST",
+    "GrainSink",
+    "MinionContext",
+    "MinionRequests",
+    "ReturnSink",
+    "reserved",
+]
 
 # Salt 3008's MINION_EVENT_BLACKLIST (salt/daemons/masterapi.py): tags only the master may
 # fire. Salt applies it to the batched form of _minion_event only; the single-tag form
@@ -56,31 +64,70 @@ def _tag(value: Any, what: str = "event tag") -> str:
     return value
 
 
+class MinionContext(Protocol):
+    """What minion requests need of the core."""
+
+    @property
+    def config(self) -> MasterConfig: ...
+    @property
+    def make_jid(self) -> Callable[[], str]: ...
+    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
+
+
+class GrainSink(Protocol):
+    def save(self, minion_id: str, grains: dict[Any, Any]) -> None: ...
+
+
+class ReturnSink(Protocol):
+    def get(self, jid: str) -> Job | None: ...
+    def record_return(self, minion_id: str, ret: dict[str, Any]) -> None: ...
+
+
 class MinionRequests:
-    def __init__(self, master: Master) -> None:
-        self.master = master
+    """The requests of an authenticated minion session, one method each, registered with
+    the core as minion commands."""
+
+    def __init__(self, ctx: MinionContext, grains: GrainSink, jobs: ReturnSink) -> None:
+        self.ctx = ctx
+        self.grains = grains
+        self.jobs = jobs
+
+    def commands(self) -> dict[str, MinionCommand]:
+        return {
+            "_heartbeat": self._heartbeat,
+            "_disconnect": self._disconnect,
+            "_pillar": lambda session, load: self._pillar(session.minion_id, load),
+            "_register_resources": lambda session, load: self._register_resources(
+                session.minion_id, load
+            ),
+            "_minion_event": lambda session, load: self._event(session.minion_id, load),
+            "_return": lambda session, load: self._return(session.minion_id, load),
+        }
+
+    def register(self, registry: Registry) -> None:
+        for name, handler in self.commands().items():
+            registry.add_minion_command(name, handler)
 
     def handle(self, session: Session, load: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request as the core does (tests call it directly)."""
         cmd = load.get("cmd")
-        minion_id = session.minion_id
-        if cmd == "_heartbeat":
-            return {"ok": True}
-        if cmd == "_disconnect":
-            session.closed = True
-            return {"ok": True}
-        if cmd == "_pillar":
-            return self._pillar(minion_id, load)
-        if cmd == "_register_resources":
-            return self._register_resources(minion_id, load)
-        if cmd == "_minion_event":
-            return self._event(minion_id, load)
-        if cmd == "_return":
-            return self._return(minion_id, load)
-        raise Refused("unknown cmd", f"unknown cmd {cmd!r}")
+        handler = self.commands().get(cmd) if isinstance(cmd, str) else None
+        if handler is None:
+            raise Refused("unknown cmd", f"unknown cmd {cmd!r}")
+        return handler(session, load)
+
+    @staticmethod
+    def _heartbeat(session: Session, load: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True}
+
+    @staticmethod
+    def _disconnect(session: Session, load: dict[str, Any]) -> dict[str, Any]:
+        session.closed = True
+        return {"ok": True}
 
     def _fire(self, tag: str, data: dict[str, Any]) -> None:
         try:
-            self.master.fire(tag, data)
+            self.ctx.fire(tag, data)
         except FrameError as exc:  # a payload msgpack cannot carry, a tag with "\n\n"
             raise Refused("bad load", str(exc)) from exc
 
@@ -90,8 +137,8 @@ class MinionRequests:
         if grains is not None and not isinstance(grains, dict):
             raise Refused("bad load", "grains must be a map")
         if grains is not None:
-            self.master.save_grains(minion_id, grains)
-        self.master.fire(f"minion/refresh/{minion_id}", {"Minion data cache refresh": minion_id})
+            self.grains.save(minion_id, grains)
+        self.ctx.fire(f"minion/refresh/{minion_id}", {"Minion data cache refresh": minion_id})
         return {"ok": True, "pillar": {}}
 
     def _register_resources(self, minion_id: str, load: dict[str, Any]) -> dict[str, Any]:
@@ -99,15 +146,15 @@ class MinionRequests:
         A 3006 master has no such request; saltsim's answers it and fires nothing."""
         if not isinstance(load.get("resources", {}), dict):
             raise Refused("bad load", "resources must be a map")
-        if self.master.config.dialect == "3008":
-            self.master.fire(f"resource/refresh/{minion_id}", {"Resource cache refresh": minion_id})
+        if self.ctx.config.dialect == "3008":
+            self.ctx.fire(f"resource/refresh/{minion_id}", {"Resource cache refresh": minion_id})
         return {"ok": True}
 
     def _event(self, minion_id: str, load: dict[str, Any]) -> dict[str, Any]:
         if "events" in load:
             return self._batch(minion_id, load)
         tag = _tag(load.get("tag"))
-        if self.master.config.refuse_reserved_minion_tags and reserved(tag):
+        if self.ctx.config.refuse_reserved_minion_tags and reserved(tag):
             raise Refused("reserved tag", f"minions may not fire {tag!r}")
         ts = load.get("ts", int(time.time()))
         if not isinstance(ts, int | float) or isinstance(ts, bool):
@@ -162,7 +209,7 @@ class MinionRequests:
             return self._standalone_return(minion_id, load)
         if not isinstance(jid, str) or not _JID.fullmatch(jid):
             raise Refused("bad load", f"return for an invalid jid {jid!r}")
-        job = self.master.jobs.get(jid)
+        job = self.jobs.get(jid)
         ret = {
             "cmd": "_return",
             "id": minion_id,
@@ -176,7 +223,7 @@ class MinionRequests:
             "ts": _ts(load),
         }
         self._fire(f"salt/job/{jid}/ret/{minion_id}", ret)
-        self.master.record_return(minion_id, ret)
+        self.jobs.record_return(minion_id, ret)
         return {"ok": True}
 
     def _standalone_return(self, minion_id: str, load: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +233,7 @@ class MinionRequests:
         ret = {
             "cmd": "_return",
             "id": minion_id,
-            "jid": self.master.make_jid(),
+            "jid": self.ctx.make_jid(),
             "return": load.get("return"),
             "retcode": _retcode(load),
             "fun": load.get("fun"),

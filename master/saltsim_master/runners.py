@@ -1,143 +1,115 @@
-"""Master-side runners (``saltsim run``), named and shaped as Salt's.
+"""Master-side runners (``saltsim run``, salt-api's ``runner`` client): registry and execution.
 
-``manage.status`` really pings: it publishes ``test.ping`` to ``*`` and waits,
-so its job's events appear between the runner's ``new`` and ``ret``, as in Salt.
+A part declares its runners in a ``RunnerGroup`` with a decorator::
+
+    manage = RunnerGroup[JobRunnerContext]()
+
+    @manage.runner("manage.up")
+    async def up(ctx: JobRunnerContext, timeout: float | None = None) -> list[str]: ...
+
+and ``__main__`` binds each group to its part (``Runners.add(group, part)``). ``Runners``
+registers the client command ``runner``: it fires ``salt/run/<jid>/new``, calls the
+runner with the load's ``arg`` and ``kwarg``, and fires ``salt/run/<jid>/ret`` with its
+return and ``success``; a runner's ``RunnerError`` (or a bug in it) is its failure, not
+the master's.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
+import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from saltsim_master.cloud import CLOUD_RUNNERS
 from saltsim_master.errors import RunnerError
+from saltsim_master.registry import Registry
 
-if TYPE_CHECKING:
-    from saltsim_master.master import Master
+__all__ = ["RunnerContext", "RunnerError", "RunnerGroup", "Runners"]
 
-__all__ = ["RUNNERS", "RunnerError", "run_runner"]
+log = logging.getLogger("saltsim_master.master")
 
-Runner = Callable[..., Awaitable[Any]]
-
-
-async def _status(master: Master, timeout: float | None = None) -> dict[str, list[str]]:
-    published = master.publish({"tgt": "*", "tgt_type": "glob", "fun": "test.ping", "arg": []})
-    if not published["jid"]:
-        return {"up": [], "down": []}
-    wait = master.config.job_timeout if timeout is None else float(timeout)
-    returns = await master.wait_returns(published["jid"], wait)
-    up = sorted(returns)
-    return {"up": up, "down": sorted(set(published["minions"]) - set(up))}
+C = TypeVar("C")
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+Bound = Callable[..., Awaitable[Any]]
 
 
-async def manage_status(master: Master, timeout: float | None = None) -> dict[str, list[str]]:
-    return await _status(master, timeout)
+class RunnerGroup(Generic[C]):
+    """Runner functions of one part, by name; each takes the part's context first."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, Callable[..., Awaitable[Any]]] = {}
+
+    def runner(self, name: str) -> Callable[[F], F]:
+        """Register the decorated coroutine function as the runner ``name``."""
+
+        def add(function: F) -> F:
+            if name in self.functions:
+                raise ValueError(f"runner {name!r} is declared twice")
+            self.functions[name] = function
+            return function
+
+        return add
+
+    def bind(self, ctx: C) -> dict[str, Bound]:
+        return {name: functools.partial(fn, ctx) for name, fn in self.functions.items()}
 
 
-async def manage_up(master: Master, timeout: float | None = None) -> list[str]:
-    return (await _status(master, timeout))["up"]
+class RunnerContext(Protocol):
+    """What running runners needs of the core."""
+
+    @property
+    def make_jid(self) -> Callable[[], str]: ...
+    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
 
 
-async def manage_down(master: Master, timeout: float | None = None) -> list[str]:
-    return (await _status(master, timeout))["down"]
+class Runners:
+    """Every runner by name, bound to its part; the ``runner`` client command."""
 
+    def __init__(self, ctx: RunnerContext) -> None:
+        self.ctx = ctx
+        self._runners: dict[str, Bound] = {}
 
-async def manage_present(master: Master) -> list[str]:
-    return sorted(master.connected())
+    def add(self, group: RunnerGroup[C], ctx: C) -> None:
+        for name, bound in group.bind(ctx).items():
+            if name in self._runners:
+                raise ValueError(f"runner {name!r} is registered twice")
+            self._runners[name] = bound
 
+    def names(self) -> list[str]:
+        return sorted(self._runners)
 
-async def manage_not_present(master: Master) -> list[str]:
-    return sorted(set(master.keys.list("accepted")) - master.connected())
+    def register(self, registry: Registry) -> None:
+        registry.commands.register("runner", self.run)
 
+    async def call(self, fun: str, arg: list[Any], kwarg: dict[str, Any]) -> Any:
+        """The runner's return; ``RunnerError`` for an unknown runner or bad arguments."""
+        runner = self._runners.get(fun)
+        if runner is None:
+            raise RunnerError(f"'{fun}' is not available.")
+        try:
+            return await runner(*arg, **kwarg)
+        except TypeError as exc:
+            raise RunnerError(f"{fun}: {exc}") from exc
 
-async def jobs_list_jobs(master: Master) -> dict[str, dict[str, Any]]:
-    # Reading a cache of thousands of job files takes a while: off the loop, which keeps
-    # serving requests meanwhile.
-    known = master.jobs.snapshot()
-    jobs = await asyncio.get_running_loop().run_in_executor(None, master.jobs.read_all, known)
-    listing = {}
-    for job in jobs:
-        listing[job.jid] = {
-            "Function": job.load.get("fun"),
-            "Arguments": job.load.get("arg", []),
-            "Target": job.load.get("tgt"),
-            "Target-type": job.load.get("tgt_type"),
-            "User": job.load.get("user"),
-            "StartTime": job.start,
-        }
-    return listing
-
-
-async def jobs_lookup_jid(master: Master, jid: str) -> dict[str, Any]:
-    job = master.jobs.get(str(jid))
-    if job is None:
-        return {}
-    return {minion: ret.get("return") for minion, ret in job.returns.items()}
-
-
-async def jobs_list_job(master: Master, jid: str) -> dict[str, Any]:
-    """One job's description and returns (salt-api's ``GET /jobs/<jid>`` uses it)."""
-    job = master.jobs.get(str(jid))
-    if job is None:
-        return {"jid": str(jid), "Result": {}, "Error": "no job with this jid"}
-    return {
-        "jid": job.jid,
-        "Function": job.load.get("fun"),
-        "Arguments": job.load.get("arg", []),
-        "Target": job.load.get("tgt"),
-        "Target-type": job.load.get("tgt_type"),
-        "User": job.load.get("user"),
-        "StartTime": job.start,
-        "Minions": job.minions,
-        "Result": {minion: {"return": ret.get("return")} for minion, ret in job.returns.items()},
-    }
-
-
-async def test_sleep(master: Master, length: float = 1) -> bool:
-    await asyncio.sleep(float(length))
-    return True
-
-
-async def test_arg(master: Master, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    return {"args": list(args), "kwargs": kwargs}
-
-
-async def test_raise(master: Master, message: str = "raised on request") -> None:
-    raise RunnerError(message)
-
-
-async def error_error(master: Master, name: str | None = None, message: str = "") -> Any:
-    """Salt's ``error.error`` runner (there since 2015, in 3006 and 3008): ``{}`` without a
-    name, else it raises the exception ``name`` with ``message``; the runner's ret is then
-    ``success: false, retcode: 1``. Real Salt has no ``test.raise`` runner."""
-    if name is None:
-        return {}
-    raise RunnerError(f"Exception occurred in runner error.error: {name}: {message}")
-
-
-RUNNERS: dict[str, Runner] = {
-    "error.error": error_error,
-    "manage.status": manage_status,
-    "manage.up": manage_up,
-    "manage.down": manage_down,
-    "manage.present": manage_present,
-    "manage.not_present": manage_not_present,
-    "jobs.list_jobs": jobs_list_jobs,
-    "jobs.lookup_jid": jobs_lookup_jid,
-    "jobs.list_job": jobs_list_job,
-    "test.sleep": test_sleep,
-    "test.arg": test_arg,
-    "test.raise": test_raise,
-    **CLOUD_RUNNERS,
-}
-
-
-async def run_runner(master: Master, fun: str, arg: list[Any], kwarg: dict[str, Any]) -> Any:
-    runner = RUNNERS.get(fun)
-    if runner is None:
-        raise RunnerError(f"'{fun}' is not available.")
-    try:
-        return await runner(master, *arg, **kwarg)
-    except TypeError as exc:
-        raise RunnerError(f"{fun}: {exc}") from exc
+    async def run(self, load: dict[str, Any]) -> dict[str, Any]:
+        """The ``runner`` command: ``{"ok", "jid", "return", "success"}``."""
+        fun, arg = load.get("fun"), load.get("arg", [])
+        kwarg, user = load.get("kwarg", {}), load.get("user", "root")
+        if not isinstance(fun, str) or not isinstance(arg, list) or not isinstance(kwarg, dict):
+            raise ValueError("runner needs fun (str), arg (list) and kwarg (map)")
+        jid = self.ctx.make_jid()
+        fun_args: list[Any] = [*arg, kwarg] if kwarg else list(arg)
+        base = {"fun": f"runner.{fun}", "jid": jid, "user": user, "fun_args": fun_args}
+        self.ctx.fire(f"salt/run/{jid}/new", dict(base))
+        try:
+            result, success = await self.call(fun, arg, kwarg), True
+        except RunnerError as exc:
+            result, success = str(exc), False
+        except Exception as exc:  # a runner bug is the runner's failure, not the master's
+            log.exception("runner %s raised", fun)
+            result, success = f"Exception occurred in runner {fun}: {exc!r}", False
+        ret = {**base, "return": result, "success": success}
+        if not success:
+            ret["retcode"] = 1
+        self.ctx.fire(f"salt/run/{jid}/ret", ret)
+        return {"ok": True, "jid": jid, "return": result, "success": success}

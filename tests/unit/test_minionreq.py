@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from saltsim_master.config import MasterConfig
-from saltsim_master.jobs import JidMaker
+from saltsim_master.jobs import JidMaker, Job
 from saltsim_master.minionreq import MINION_EVENT_BLACKLIST, MinionRequests, reserved
 from saltsim_master.reqserver import Refused
 from saltsim_master.sessions import Session
@@ -20,39 +20,55 @@ from saltsim.crypto import SessionCipher, new_session_key
 from saltsim.wire import pack_frame
 
 
-class NoJobs:
-    """A job cache without jobs (a standalone return has none)."""
-
-    def get(self, jid: str) -> None:
-        return None
-
-
 @dataclass
-class FakeMaster:
-    """The parts of ``Master`` that MinionRequests uses; ``fired`` is the bus."""
+class FakeCore:
+    """What MinionRequests needs of the core (its ``MinionContext``); ``fired`` is the bus."""
 
     config: MasterConfig
     fired: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     make_jid: JidMaker = field(default_factory=JidMaker)
-    grains: dict[str, Any] = field(default_factory=dict)
-    returns: list[dict[str, Any]] = field(default_factory=list)
-    jobs: NoJobs = field(default_factory=NoJobs)
 
     def fire(self, tag: str, data: dict[str, Any]) -> None:
         pack_frame(tag, data)  # the bus's own checks (FrameError)
         self.fired.append((tag, data))
 
-    def save_grains(self, minion_id: str, grains: dict[str, Any]) -> None:
-        self.grains[minion_id] = grains
+
+@dataclass
+class Grains:
+    saved: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, minion_id: str, grains: dict[Any, Any]) -> None:
+        self.saved[minion_id] = grains
+
+
+@dataclass
+class NoJobs:
+    """A job cache without jobs (a standalone return has none); keeps recorded returns."""
+
+    returns: list[dict[str, Any]] = field(default_factory=list)
+
+    def get(self, jid: str) -> Job | None:
+        return None
 
     def record_return(self, minion_id: str, ret: dict[str, Any]) -> None:
         self.returns.append(ret)
 
 
-def _requests(**options: Any) -> tuple[MinionRequests, FakeMaster, Session]:
-    master = FakeMaster(MasterConfig(pki_dir="/nonexistent/pki", **options))
+@dataclass
+class Fakes:
+    core: FakeCore
+    grains: Grains
+    jobs: NoJobs
+
+    @property
+    def fired(self) -> list[tuple[str, dict[str, Any]]]:
+        return self.core.fired
+
+
+def _requests(**options: Any) -> tuple[MinionRequests, Fakes, Session]:
+    fakes = Fakes(FakeCore(MasterConfig(pki_dir="/nonexistent/pki", **options)), Grains(), NoJobs())
     session = Session("m1", SessionCipher(new_session_key()))
-    return MinionRequests(master), master, session  # type: ignore[arg-type]
+    return MinionRequests(fakes.core, fakes.grains, fakes.jobs), fakes, session
 
 
 def _event(tag: str, data: Any = None) -> dict[str, Any]:
@@ -67,7 +83,7 @@ def test_pillar_refreshes_the_data_cache_and_register_resources_the_resources() 
         ("minion/refresh/m1", {"Minion data cache refresh": "m1"}),
         ("resource/refresh/m1", {"Resource cache refresh": "m1"}),
     ]
-    assert master.grains == {"m1": {"os": "Debian"}}
+    assert master.grains.saved == {"m1": {"os": "Debian"}}
 
 
 def test_a_3006_master_fires_no_resource_refresh() -> None:
@@ -162,7 +178,7 @@ def test_salt_calls_standalone_return_gets_a_jid_of_the_masters() -> None:
         "fun": "event.send", "fun_args": ["my/tag", "a=1"], "arg": ["my/tag", "a=1"],
         "tgt": "m1", "tgt_type": "glob", "ts": 5,
     }  # fmt: skip
-    assert master.returns == []  # no job of the master's to complete
+    assert master.jobs.returns == []  # no job of the master's to complete
 
 
 BAD_LOADS = [

@@ -151,21 +151,21 @@ def test_a_fifo_is_not_a_secret(tmp_path: Path) -> None:
 
 
 def test_master_refuses_a_planted_client_token(tmp_path: Path) -> None:
-    from saltsim_master.master import _load_token
+    from saltsim_master.core import load_token
 
     pki = private_dir(tmp_path / "pki")
     (pki / "client_token").write_text("planted")
     os.chmod(pki / "client_token", 0o666)
     with pytest.raises(ConfigError, match="client_token has mode 0666"):
-        _load_token(pki)
+        load_token(pki)
     os.unlink(pki / "client_token")
-    token = _load_token(pki)
+    token = load_token(pki)
     assert len(token) > 30 and mode(pki / "client_token") == 0o600
 
 
 def test_master_refuses_a_world_writable_pki_dir(tmp_path: Path) -> None:
     from saltsim_master.config import MasterConfig
-    from saltsim_master.master import Master
+    from saltsim_master.core import MasterCore
 
     pki = tmp_path / "pki"
     (pki / "minions").mkdir(parents=True)
@@ -173,7 +173,7 @@ def test_master_refuses_a_world_writable_pki_dir(tmp_path: Path) -> None:
     (pki / "minions" / "evil").write_text("pre-accepted key")
     config = MasterConfig(pki_dir=str(pki), cachedir=str(tmp_path / "cache"), api_enabled=False)
     with pytest.raises(ConfigError, match=f"{pki} has mode 0777"):
-        Master(config)
+        MasterCore(config)
 
 
 def test_master_defaults_are_per_user(monkeypatch: pytest.MonkeyPatch) -> None:

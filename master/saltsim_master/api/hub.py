@@ -26,6 +26,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
+from saltsim.deadline import Deadline
 from saltsim.listener import ListenerCore
 from saltsim_master.api.subscriber import Outgoing, Subscriber
 
@@ -39,6 +40,8 @@ _BATCH = 32
 
 
 class EventHub:
+    """The API's one bus subscriber, fanning each event out to every stream's queue."""
+
     def __init__(
         self,
         context: zmq.asyncio.Context,
@@ -98,11 +101,11 @@ class EventHub:
 
     async def _arm(self, sub: zmq.asyncio.Socket, timeout: float) -> None:
         probe = f"{READY_TAG}/{uuid.uuid4().hex}"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = Deadline(timeout)
+        while not deadline.expired:
             self._fire(probe, {"probe": probe})
-            polled = time.monotonic()
-            while time.monotonic() - polled < 0.1:
+            window = Deadline(0.1)  # then fire again: the first probe may precede the SUB
+            while not window.expired:
                 if not await sub.poll(100):
                     break
                 event = self._core.decode(await sub.recv())

@@ -10,20 +10,18 @@ are keyword arguments, as salt-api passes them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from saltsim.errors import FrameError
 from saltsim.masterclient import MasterClient
 from saltsim.targeting import TargetError
 from saltsim_master.api.errors import BadRequest
-from saltsim_master.api.wheel import Wheel
-
-if TYPE_CHECKING:
-    from saltsim_master.master import Master
+from saltsim_master.commands import CommandTable, UnknownCommand
 
 __all__ = ["CLIENTS", "Lowstate", "chunks_of"]
 
 CLIENTS = ("local", "runner", "wheel")
+_REFUSED = (TargetError, FrameError, ValueError, TypeError, UnknownCommand)
 _OWN = {
     "client",
     "fun",
@@ -83,41 +81,61 @@ def chunks_of(data: Any) -> list[dict[str, Any]]:
 
 
 class Lowstate:
-    def __init__(self, master: Master) -> None:
-        self.master = master
-        self.wheel = Wheel(master)
+    """Runs checked chunks through the core's command table: the ``local`` client is the
+    ``local`` command (``publish`` for ``local_async``), ``runner`` and ``wheel`` theirs."""
+
+    def __init__(self, commands: CommandTable) -> None:
+        self.commands = commands
 
     async def run(self, chunk: dict[str, Any], user: str) -> Any:
         try:
             if chunk["client"] == "local":
                 return await self.local(chunk, user)
             if chunk["client"] == "runner":
-                load = {k: chunk[k] for k in ("fun", "arg", "kwarg")}
-                reply = await self.master.run_runner({**load, "user": user})
+                reply = await self.runner(chunk["fun"], chunk["arg"], chunk["kwarg"], user)
                 return reply["return"]
-            return self.wheel.run(chunk["fun"], chunk["arg"], chunk["kwarg"], user)
-        except (TargetError, FrameError, ValueError, TypeError) as exc:
+            return await self.wheel(chunk["fun"], chunk["arg"], chunk["kwarg"], user)
+        except _REFUSED as exc:
             raise BadRequest(f"{chunk['client']} {chunk['fun']}: {exc}") from None
 
-    def publish(self, chunk: dict[str, Any], user: str) -> dict[str, Any]:
-        """Publish a ``local`` chunk: the master's reply with ``jid`` and ``minions``."""
-        load = {
+    async def runner(
+        self, fun: str, arg: list[Any], kwarg: dict[str, Any], user: str
+    ) -> dict[str, Any]:
+        """The ``runner`` command's answer (``jid``, ``return``, ``success``)."""
+        load = {"fun": fun, "arg": arg, "kwarg": kwarg, "user": user}
+        return await self.commands.dispatch("runner", load)
+
+    async def wheel(
+        self, fun: str, arg: list[Any], kwarg: dict[str, Any], user: str
+    ) -> dict[str, Any]:
+        """The wheel call's ``{"tag", "data"}``."""
+        load = {"fun": fun, "arg": arg, "kwarg": kwarg, "user": user}
+        reply: dict[str, Any] = (await self.commands.dispatch("wheel", load))["return"]
+        return reply
+
+    @staticmethod
+    def _job_load(chunk: dict[str, Any], user: str) -> dict[str, Any]:
+        return {
             "tgt": chunk["tgt"],
             "tgt_type": chunk.get("tgt_type") or chunk.get("expr_form") or "glob",
             "fun": chunk["fun"],
             "arg": MasterClient.job_args(chunk["arg"], chunk["kwarg"]),
             "user": user,
         }
+
+    async def publish(self, chunk: dict[str, Any], user: str) -> dict[str, Any]:
+        """Publish a ``local`` chunk: the master's reply with ``jid`` and ``minions``."""
         try:
-            return self.master.publish(load)
-        except (TargetError, FrameError, ValueError, TypeError) as exc:
+            return await self.commands.dispatch("publish", self._job_load(chunk, user))
+        except _REFUSED as exc:
             raise BadRequest(f"local {chunk['fun']}: {exc}") from None
 
     async def local(self, chunk: dict[str, Any], user: str) -> dict[str, Any]:
-        published = self.publish(chunk, user)
-        if not published["jid"]:
-            return {}
-        timeout = chunk.get("timeout")
-        wait = self.master.config.job_timeout if timeout is None else timeout
-        returns = await self.master.wait_returns(published["jid"], wait)
-        return {m: returns[m].get("return") for m in published["minions"] if m in returns}
+        """``{minion_id: return}`` of the targeted minions that answered in time."""
+        load = {**self._job_load(chunk, user), "timeout": chunk.get("timeout")}
+        try:
+            reply = await self.commands.dispatch("local", load)
+        except _REFUSED as exc:
+            raise BadRequest(f"local {chunk['fun']}: {exc}") from None
+        answered: dict[str, Any] = reply["return"]
+        return answered

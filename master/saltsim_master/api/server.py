@@ -1,8 +1,9 @@
 """The REST API server: aiohttp in the master's own asyncio loop.
 
-``bind()`` (from ``Master.start``) opens the listening socket and makes or loads the
-certificate, so the port is taken, or the start fails, before the master reports
-ready; ``start()`` (from ``Master.serve``) serves on that socket; ``stop()`` ends every
+A service of the master's core (``registry.Service``): ``bind()`` (from
+``MasterCore.start``) opens the listening socket and makes or loads the certificate, so
+the port is taken, or the start fails, before the master reports ready; ``start()``
+(from ``MasterCore.serve``) serves on that socket; ``stop()`` ends every
 stream, then the server. Written for aiohttp 3.8 (Debian bookworm, the images) as well
 as later versions: no ``AppKey``, no per-version keyword arguments, and no aiohttp
 site: ``Connections`` accepts, caps and times out connections itself (aiohttp 3.8 has
@@ -17,7 +18,7 @@ import socket
 import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import zmq.asyncio
 from aiohttp import web
@@ -30,10 +31,8 @@ from saltsim_master.api.limits import BodyLimits
 from saltsim_master.api.streams import Streams
 from saltsim_master.api.tls import ensure_certificate, server_context
 from saltsim_master.api.tokens import Tokens
-from saltsim_master.api.views import Views
-
-if TYPE_CHECKING:
-    from saltsim_master.master import Master
+from saltsim_master.api.views import ApiContext, Views
+from saltsim_master.registry import Registry
 
 __all__ = ["RestApi"]
 
@@ -65,9 +64,14 @@ async def _preflight(request: web.Request) -> web.Response:
 
 
 class RestApi:
-    def __init__(self, master: Master, context: zmq.asyncio.Context) -> None:
-        self.master = master
-        self.config = master.config
+    """salt-api's rest_cherrypy in the master's loop: its socket, TLS, tokens, event streams.
+
+    Runs lowstate through the core's command table; ``context`` is the core's ZeroMQ
+    context (for the event hub's bus subscriber), left for the core to close."""
+
+    def __init__(self, ctx: ApiContext, context: zmq.asyncio.Context) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
         self.tokens = Tokens(self.config.api_users, self.config.api_token_expire)
         self._context = context
         self.hub: EventHub | None = None
@@ -79,10 +83,15 @@ class RestApi:
         self.bodies = BodyReader(BodyLimits.of(self.config))
         self.connections: Connections | None = None
 
+    def register(self, registry: Registry) -> None:
+        registry.add_service(self)
+        registry.add_stats("api", self.stats)
+
     # -- lifecycle ------------------------------------------------------------------------
-    def bind(self, bus_pub: str) -> str:
-        """Take the port and prepare TLS; returns the API's URL."""
+    def bind(self, addresses: dict[str, str]) -> dict[str, str]:
+        """Take the port and prepare TLS; returns ``{"api": <the API's URL>}``."""
         cfg = self.config
+        bus_pub = addresses["bus_pub"]
         host = cfg.interface or "0.0.0.0"
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         if cfg.api_ssl:
@@ -93,17 +102,17 @@ class RestApi:
         self.hub = EventHub(
             self._context,
             bus_pub,
-            self.master.fire,
+            self.ctx.fire,
             queue_size=cfg.api_client_queue,
             hwm=cfg.bus_hwm,
         )
         shown = f"[{host}]" if family == socket.AF_INET6 else host
         self.url = f"{'https' if cfg.api_ssl else 'http'}://{shown}:{port}"
-        return self.url
+        return {"api": self.url}
 
     async def start(self) -> None:
         assert self._sock is not None and self.hub is not None, "start() before bind()"
-        views = Views(self.master, self.tokens, Streams(self.hub, self.tokens), self.bodies)
+        views = Views(self.ctx, self.tokens, Streams(self.hub, self.tokens), self.bodies)
         limits = self.bodies.limits
         app = web.Application(middlewares=[self._errors], client_max_size=limits.max_body)
         routes: list[tuple[str, str, Handler]] = [

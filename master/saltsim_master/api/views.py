@@ -9,7 +9,7 @@ when ``api_allow_query_token`` is on. Everything but ``/``, ``/login`` and ``/ru
 from __future__ import annotations
 
 import email.utils
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -19,11 +19,10 @@ from saltsim_master.api.errors import BadRequest, Unauthorized
 from saltsim_master.api.lowstate import CLIENTS, Lowstate, chunks_of
 from saltsim_master.api.streams import Streams
 from saltsim_master.api.tokens import Token, Tokens
+from saltsim_master.commands import CommandTable
+from saltsim_master.config import MasterConfig
 
-if TYPE_CHECKING:
-    from saltsim_master.master import Master
-
-__all__ = ["COOKIE", "Views", "hook_headers"]
+__all__ = ["COOKIE", "ApiContext", "Views", "hook_headers"]
 
 COOKIE = "session_id"  # rest_cherrypy's session cookie
 
@@ -46,16 +45,31 @@ def hook_headers(request: web.Request) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k.lower() not in SECRET_HEADERS}
 
 
+class ApiContext(Protocol):
+    """What the REST API needs of the core."""
+
+    @property
+    def config(self) -> MasterConfig: ...
+    @property
+    def commands(self) -> CommandTable: ...
+    @property
+    def fire_failures(self) -> int: ...
+    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
+    def stats(self) -> dict[str, Any]: ...
+
+
 class Views:
+    """The handlers; lowstate, keys, minions and jobs go through the core's command table."""
+
     def __init__(
-        self, master: Master, tokens: Tokens, streams: Streams, bodies: BodyReader
+        self, ctx: ApiContext, tokens: Tokens, streams: Streams, bodies: BodyReader
     ) -> None:
-        self.master = master
+        self.ctx = ctx
         self.bodies = bodies
         self.tokens = tokens
         self.streams = streams
-        self.lowstate = Lowstate(master)
-        self.allow_query = master.config.api_allow_query_token
+        self.lowstate = Lowstate(ctx.commands)
+        self.allow_query = ctx.config.api_allow_query_token
 
     # -- authentication ---------------------------------------------------------------
     def _auth(self, request: web.Request, *, stream: bool = False) -> Token:
@@ -131,21 +145,19 @@ class Views:
         raw, data = await self.bodies.read(request)
         path = request.match_info.get("path", "").strip("/")
         tag = f"{HOOK_BASE}/{path}" if path else HOOK_BASE
-        failures = self.master.fire_failures
+        failures = self.ctx.fire_failures
         try:
-            self.master.fire(
-                tag, {"body": raw, "post": data or {}, "headers": hook_headers(request)}
-            )
+            self.ctx.fire(tag, {"body": raw, "post": data or {}, "headers": hook_headers(request)})
         except ValueError as exc:  # FrameError: a tag or payload the bus refuses
             raise BadRequest(f"cannot fire {tag!r}: {exc}") from None
-        return _json_response({"success": self.master.fire_failures == failures})
+        return _json_response({"success": self.ctx.fire_failures == failures})
 
     # -- keys, minions, jobs, stats -------------------------------------------------------
     async def keys(self, request: web.Request) -> web.Response:
         token = self._auth(request)
         mid = request.match_info.get("mid")
         fun, kwarg = ("key.finger", {"match": mid}) if mid else ("key.list_all", {})
-        result = self.lowstate.wheel.run(fun, [], kwarg, token.user)
+        result = await self.lowstate.wheel(fun, [], kwarg, token.user)
         return _json_response({"return": result["data"]["return"]})
 
     async def minions(self, request: web.Request) -> web.Response:
@@ -167,7 +179,7 @@ class Views:
             data = [{**c, "client": "local"} if isinstance(c, dict) else c for c in data]
         jobs = []
         for chunk in chunks_of(data):
-            published = self.lowstate.publish(chunk, token.user)
+            published = await self.lowstate.publish(chunk, token.user)
             jobs.append({"jid": published["jid"], "minions": published["minions"]})
         links = {"jobs": [{"href": f"/jobs/{job['jid']}"} for job in jobs if job["jid"]]}
         return _json_response({"return": jobs, "_links": links}, status=202)
@@ -176,7 +188,7 @@ class Views:
         token = self._auth(request)
         jid = request.match_info.get("jid")
         fun, kwarg = ("jobs.list_job", {"jid": jid}) if jid else ("jobs.list_jobs", {})
-        reply = await self.master.run_runner({"fun": fun, "kwarg": kwarg, "user": token.user})
+        reply = await self.lowstate.runner(fun, [], kwarg, token.user)
         if not jid:
             return _json_response({"return": [reply["return"]]})
         info: dict[str, Any] = reply["return"]
@@ -186,4 +198,4 @@ class Views:
 
     async def stats(self, request: web.Request) -> web.Response:
         self._auth(request)
-        return _json_response(self.master.stats())
+        return _json_response(self.ctx.stats())

@@ -16,14 +16,12 @@ import binascii
 import fnmatch
 import hashlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from saltsim_master.keys import STATES
+from saltsim_master.keys import STATES, KeyStore
+from saltsim_master.registry import Registry
 
-if TYPE_CHECKING:
-    from saltsim_master.master import Master
-
-__all__ = ["FUNCTIONS", "Wheel", "pem_finger"]
+__all__ = ["FUNCTIONS", "Wheel", "WheelContext", "pem_finger"]
 
 FUNCTIONS = ("key.list_all", "key.list", "key.accept", "key.reject", "key.delete", "key.finger")
 _LIST_MATCH = {"pre": "pending", "un": "pending", "unaccepted": "pending", "acc": "accepted"}
@@ -39,12 +37,37 @@ def pem_finger(pem: str) -> str:
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
+class WheelContext(Protocol):
+    """What the wheel needs of the core."""
+
+    @property
+    def keys(self) -> KeyStore: ...
+    @property
+    def make_jid(self) -> Callable[[], str]: ...
+    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
+
+
+KeyAction = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 class Wheel:
-    def __init__(self, master: Master) -> None:
-        self.master = master
+    """The ``wheel`` client command; ``key_action`` is salt-key's (``KeyActions.handle``)."""
+
+    def __init__(self, ctx: WheelContext, key_action: KeyAction) -> None:
+        self.ctx = ctx
+        self.key_action = key_action
+
+    def register(self, registry: Registry) -> None:
+        registry.commands.register("wheel", self._command)
+
+    async def _command(self, load: dict[str, Any]) -> dict[str, Any]:
+        fun, arg, kwarg = load.get("fun"), load.get("arg", []), load.get("kwarg", {})
+        if not isinstance(fun, str) or not isinstance(arg, list) or not isinstance(kwarg, dict):
+            raise ValueError("wheel needs fun (str), arg (list) and kwarg (map)")
+        return {"ok": True, "return": self.run(fun, arg, kwarg, str(load.get("user", "root")))}
 
     def run(self, fun: str, arg: list[Any], kwarg: dict[str, Any], user: str) -> dict[str, Any]:
-        jid = self.master.make_jid()
+        jid = self.ctx.make_jid()
         tag = f"salt/wheel/{jid}"
         data: dict[str, Any] = {
             "fun": f"wheel.{fun}",
@@ -52,7 +75,7 @@ class Wheel:
             "user": user,
             "fun_args": [*arg, kwarg] if kwarg else list(arg),
         }
-        self.master.fire(f"{tag}/new", dict(data))
+        self.ctx.fire(f"{tag}/new", dict(data))
         action = self._function(fun)
         if action is None:
             data.update({"return": f"'{fun}' is not available.", "success": False})
@@ -61,7 +84,7 @@ class Wheel:
                 data.update({"return": action(arg, kwarg), "success": True})
             except (ValueError, TypeError) as exc:
                 data.update({"return": f"{fun}: {exc}", "success": False, "retcode": 1})
-        self.master.fire(f"{tag}/ret", dict(data))
+        self.ctx.fire(f"{tag}/ret", dict(data))
         return {"tag": tag, "data": data}
 
     def _function(self, fun: str) -> Callable[[list[Any], dict[str, Any]], Any] | None:
@@ -82,7 +105,7 @@ class Wheel:
         return matches
 
     def _listing(self) -> dict[str, list[str]]:
-        keys = self.master.keys
+        keys = self.ctx.keys
         return {folder: keys.list(state) for state, folder in STATES.items()}
 
     def _key_list_all(self, arg: list[Any], kwarg: dict[str, Any]) -> dict[str, list[str]]:
@@ -95,13 +118,13 @@ class Wheel:
             return self._key_list_all(arg, kwarg)
         if state not in STATES:
             raise ValueError(f"match must be all, accepted, pre, rejected or denied, not {match}")
-        return {STATES[state]: self.master.keys.list(state)}
+        return {STATES[state]: self.ctx.keys.list(state)}
 
     def _act(self, fun: str, arg: list[Any], kwarg: dict[str, Any]) -> dict[str, list[str]]:
         flags = {k: bool(kwarg.get(k)) for k in ("include_accepted", "include_rejected")}
         done: dict[str, set[str]] = {}
         for match in self._matches(arg, kwarg):
-            reply = self.master.key_actions.handle({"fun": fun, "match": match, **flags})
+            reply = self.key_action({"fun": fun, "match": match, **flags})
             for state, ids in reply["keys"].items():
                 target = {"accept": "accepted", "reject": "rejected"}.get(fun, state)
                 done.setdefault(STATES[target], set()).update(ids)
@@ -117,7 +140,7 @@ class Wheel:
         return self._act("delete", arg, kwarg)
 
     def _key_finger(self, arg: list[Any], kwarg: dict[str, Any]) -> dict[str, dict[str, str]]:
-        keys = self.master.keys
+        keys = self.ctx.keys
         found: dict[str, dict[str, str]] = {}
         matches = self._matches(arg, kwarg)
         for state, folder in STATES.items():

@@ -1,0 +1,146 @@
+"""Jobs from publish to returns: targeting, the job events, the cache, waiting for returns.
+
+Registers the client commands ``publish`` (Salt's LocalClient publish: returns the jid
+and the targeted minions at once) and ``local`` (publish, then wait for the returns, as
+salt-api's ``local`` client), and a tick hook that prunes the job cache (``keep_jobs``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from saltsim.targeting import check_target, match_target
+from saltsim_master.config import MasterConfig
+from saltsim_master.jobs import Job, JobCache
+from saltsim_master.keys import KeyStore
+from saltsim_master.registry import Registry
+
+__all__ = ["Grains", "JobPublisher", "PublishContext"]
+
+
+class PublishContext(Protocol):
+    """What publishing needs of the core."""
+
+    @property
+    def config(self) -> MasterConfig: ...
+    @property
+    def keys(self) -> KeyStore: ...
+    @property
+    def make_jid(self) -> Callable[[], str]: ...
+    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
+    def publish(self, load: dict[str, Any]) -> None: ...
+
+
+class Grains(Protocol):
+    def get(self, minion_id: str) -> dict[Any, Any]: ...
+
+
+class JobPublisher:
+    """Publishes jobs to the minions the target matches and collects their returns."""
+
+    def __init__(self, ctx: PublishContext, grains: Grains, jobs: JobCache) -> None:
+        self.ctx = ctx
+        self.grains = grains
+        self.jobs = jobs
+        self._returned: dict[str, asyncio.Event] = {}
+
+    def register(self, registry: Registry) -> None:
+        registry.commands.register("publish", self._publish_command)
+        registry.commands.register("local", self._local_command)
+        registry.add_tick(self.prune)
+
+    @property
+    def job_timeout(self) -> float:
+        return self.ctx.config.job_timeout
+
+    # -- targeting ----------------------------------------------------------------------
+    def expected_minions(self, tgt: Any, tgt_type: str) -> tuple[list[str], list[str]]:
+        """The accepted minions ``tgt`` matches, and (list targets) the listed ids that are
+        not accepted; ``TargetError`` for a bad target, whether or not any minion is there."""
+        check_target(tgt, tgt_type)
+        accepted = self.ctx.keys.list("accepted")
+        if tgt_type == "list":
+            # As Salt's _check_list_minions: both lists keep the target's order.
+            listed = [t.strip() for t in tgt.split(",")] if isinstance(tgt, str) else list(tgt)
+            known = set(accepted)
+            return [m for m in listed if m in known], [m for m in listed if m not in known]
+        minions = [m for m in accepted if match_target(tgt, tgt_type, m, self.grains.get(m))]
+        return minions, []
+
+    # -- publish ------------------------------------------------------------------------
+    def publish(self, load: dict[str, Any]) -> dict[str, Any]:
+        """Salt's LocalClient publish: events, cache, encrypted load on the PUB socket."""
+        ctx = self.ctx
+        tgt, tgt_type = load.get("tgt", ""), load.get("tgt_type", "glob")
+        fun, arg, user = load.get("fun"), load.get("arg", []), load.get("user", "root")
+        if not isinstance(fun, str) or not fun or not isinstance(arg, list):
+            raise ValueError("publish needs fun (str) and arg (list)")
+        minions, missing = self.expected_minions(tgt, tgt_type)
+        if not minions:
+            return {"ok": True, "jid": "", "minions": [], "missing": missing}
+        jid = ctx.make_jid()
+        if ctx.config.dialect == "3006":
+            ctx.fire(jid, {"minions": minions})
+        new = {"jid": jid, "tgt_type": tgt_type, "tgt": tgt, "user": user, "fun": fun}
+        ctx.fire(f"salt/job/{jid}/new", {**new, "arg": arg, "minions": minions, "missing": missing})
+        pub_load = {
+            "fun": fun,
+            "arg": arg,
+            "tgt": tgt,
+            "jid": jid,
+            "ret": "",
+            "tgt_type": tgt_type,
+            "user": user,
+        }
+        if ctx.config.dialect == "3008":
+            ctx.fire(f"salt/job/{jid}/publish", dict(pub_load))
+        start = dt.datetime.now(dt.UTC).strftime("%Y, %b %d %H:%M:%S.%f")
+        self.jobs.add(Job(jid, pub_load, minions, start=start))
+        ctx.publish(pub_load)
+        return {"ok": True, "jid": jid, "minions": minions, "missing": missing}
+
+    async def _publish_command(self, load: dict[str, Any]) -> dict[str, Any]:
+        return self.publish(load)
+
+    async def _local_command(self, load: dict[str, Any]) -> dict[str, Any]:
+        """Publish, then wait for the returns (``timeout``, default ``job_timeout``):
+        ``return`` is ``{minion_id: return}`` of the targeted minions that answered."""
+        published = self.publish(load)
+        if not published["jid"]:
+            return {**published, "return": {}}
+        timeout = load.get("timeout")
+        wait = self.ctx.config.job_timeout if timeout is None else float(timeout)
+        returns = await self.wait_returns(published["jid"], wait)
+        answered = {m: returns[m].get("return") for m in published["minions"] if m in returns}
+        return {**published, "return": answered}
+
+    # -- returns ------------------------------------------------------------------------
+    def get(self, jid: str) -> Job | None:
+        return self.jobs.get(jid)
+
+    def record_return(self, minion_id: str, ret: dict[str, Any]) -> None:
+        job = self.jobs.add_return(ret["jid"], minion_id, ret)
+        waiter = self._returned.get(ret["jid"])
+        if job is not None and waiter is not None and set(job.minions) <= set(job.returns):
+            waiter.set()
+
+    async def wait_returns(self, jid: str, timeout: float) -> dict[str, Any]:
+        """Returns of a job, waiting until every expected minion answered or ``timeout``."""
+        job = self.jobs.get(jid)
+        if job is None:
+            return {}
+        waiter = self._returned.setdefault(jid, asyncio.Event())
+        if set(job.minions) <= set(job.returns):
+            waiter.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waiter.wait(), timeout)
+        self._returned.pop(jid, None)
+        return dict(job.returns)
+
+    def prune(self) -> None:
+        """The tick's job cache pruning (the files go in the writer thread)."""
+        self.jobs.prune(self.ctx.config.keep_jobs_for)
