@@ -6,12 +6,13 @@ import argparse
 import sys
 from typing import Any
 
+from saltsim.errors import EngineUnavailableError
+
 __all__ = ["add_clean_command", "cmd_clean"]
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
     """Remove every saltsim container, network and volume, found by the session label."""
-    from saltsim.testbed._engine import EngineUnavailableError
     from saltsim.testbed.docker_backend import clean
 
     try:
