@@ -14,9 +14,9 @@ from typing import Any
 import zmq.asyncio
 
 from saltsim.config import load_config
+from saltsim.containerid import container_name, id_from_container_name
 from saltsim.daemon import add_log_option, setup_logging
 from saltsim.errors import SaltsimError
-from saltsim.identity import container_name, id_from_container_name
 from saltsim.minionipc import socket_path
 from saltsim.private import default_base
 from saltsim_minion.config import MinionConfig

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from saltsim.containerid import id_from_container_name, service_replica_id
 from saltsim.health import main as health_main
 from saltsim.health import minion_connected
-from saltsim.identity import id_from_container_name, service_replica_id
 
 
 @pytest.mark.parametrize(

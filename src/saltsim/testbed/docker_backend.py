@@ -30,10 +30,10 @@ from typing import Any, Self
 import yaml
 from docker.errors import APIError
 
+from saltsim.containerid import service_replica_id
 from saltsim.curve import CurveClient, load_or_create_keypair, parse_key
 from saltsim.deadline import Deadline
 from saltsim.errors import TestbedError
-from saltsim.identity import service_replica_id
 from saltsim.masterclient import MasterClient, MasterError
 from saltsim.testbed._cloud import CLOUD_LABEL, wait_cloud_health
 from saltsim.testbed._containers import ContainerFaults
