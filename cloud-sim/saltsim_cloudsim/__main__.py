@@ -19,8 +19,8 @@ import socket
 import sys
 from collections.abc import Callable
 
-from saltsim.daemon import add_log_option, setup_logging
 from saltsim.errors import SaltsimError
+from saltsim.logsetup import add_log_option, setup_logging
 from saltsim_cloudsim.backend import Backend
 from saltsim_cloudsim.config import BACKENDS, CloudSimConfig, load_cloudsim_config
 from saltsim_cloudsim.docker_backend import DockerBackend

@@ -17,8 +17,8 @@ import sys
 from typing import Protocol
 
 from saltsim.config import load_config
-from saltsim.daemon import add_log_option, setup_logging
 from saltsim.errors import SaltsimError
+from saltsim.logsetup import add_log_option, setup_logging
 from saltsim_master.api.server import RestApi
 from saltsim_master.api.wheel import Wheel
 from saltsim_master.bugs import BUGS, Bug

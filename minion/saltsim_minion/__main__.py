@@ -15,8 +15,8 @@ import zmq.asyncio
 
 from saltsim.config import load_config
 from saltsim.containerid import container_name, id_from_container_name
-from saltsim.daemon import add_log_option, setup_logging
 from saltsim.errors import SaltsimError
+from saltsim.logsetup import add_log_option, setup_logging
 from saltsim.minionipc import socket_path
 from saltsim.private import default_base
 from saltsim_minion.config import MinionConfig

@@ -40,9 +40,9 @@ import zmq.asyncio
 
 from saltsim.config import load_config
 from saltsim.crypto import KeyPair
-from saltsim.daemon import add_log_option, setup_logging
 from saltsim.deadline import Deadline
 from saltsim.errors import SaltsimError
+from saltsim.logsetup import add_log_option, setup_logging
 from saltsim_minion.config import MinionConfig
 from saltsim_minion.minion import Minion, Rejected
 from saltsim_minion.swarm import load_keys, raise_fd_limit, swarm_ids

@@ -27,8 +27,8 @@ from saltsim.cli.event_send import add_event_commands
 from saltsim.cli.fuzz import add_fuzz_commands
 from saltsim.cli.master import add_master_commands
 from saltsim.cli.scenario import add_scenario_commands
-from saltsim.daemon import setup_logging
 from saltsim.errors import SaltsimError
+from saltsim.logsetup import setup_logging
 
 __all__ = ["build_parser", "main"]
 

@@ -11,7 +11,7 @@ from saltsim.cli.arguments import parse_args
 from saltsim.cli.output import render
 from saltsim.cli.state_event import state_event
 from saltsim.cli.target import add_target_options, bus_target, connectable, default_client_key
-from saltsim.daemon import add_log_option
+from saltsim.logsetup import add_log_option
 from saltsim.masterclient import MasterClient, read_token
 
 __all__ = ["add_master_commands"]
