@@ -10,6 +10,8 @@
 #   scenario.py     saltsim scenario run|check|diff|list (the harness, imported lazily)
 #   fuzz.py         saltsim fuzz (the churn fuzzer, imported lazily)
 #   clean.py        saltsim clean (the docker testbed's leftovers)
+#   arguments.py    Salt's argument habits (key=value words, YAML-typed values)
+#   output.py       Salt's nested outputter and --out json
 # The daemon images carry the library and this package but not the harness
 # (saltsim.testbed, saltsim.scenario, saltsim.churn): the harness commands import it only
 # when they run, and say so when it is missing.
