@@ -38,6 +38,8 @@ __all__ = ["build_master", "main"]
 
 
 class _Part(Protocol):
+    """A part as the wiring sees it: it registers itself with the core."""
+
     def register(self, registry: Registry) -> None: ...
 
 

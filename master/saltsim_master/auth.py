@@ -23,6 +23,8 @@ __all__ = ["Authenticator"]
 
 
 class Fire(Protocol):
+    """The core's one publish path."""
+
     def __call__(self, tag: str, data: dict[str, Any]) -> None: ...
 
 

@@ -30,6 +30,8 @@ _PROFILE_KEYS = ("provider", "image", "size", "preaccept", "delete_key", "minion
 
 @dataclass(frozen=True)
 class CloudProvider:
+    """One ``cloud_providers`` entry: the provider API's URL, where new minions find the master."""
+
     name: str
     url: str
     driver: str = "saltsim"
@@ -39,6 +41,8 @@ class CloudProvider:
 
 @dataclass(frozen=True)
 class CloudProfile:
+    """One ``cloud_profiles`` entry: provider, image, size and the new minion's options."""
+
     name: str
     provider: str
     image: str

@@ -24,6 +24,8 @@ _MESSAGE_CHARS = 200  # an exception's text may quote the request: keep the answ
 
 
 class Failures:
+    """Requests that raised: counted by exception type, logged with a rate limit."""
+
     def __init__(self, edge: RequestEdge, log_interval: float = _LOG_INTERVAL) -> None:
         self.edge = edge
         self.log_interval = log_interval

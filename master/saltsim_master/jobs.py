@@ -29,6 +29,8 @@ _JID_FORMAT = "%Y%m%d%H%M%S%f"
 
 
 class JidMaker:
+    """Makes the master's jids: the publish time, always after the last one made."""
+
     def __init__(self) -> None:
         self._last = 0
 
@@ -43,6 +45,8 @@ class JidMaker:
 
 @dataclass
 class Job:
+    """A published job: its load, the minions it targeted, their returns so far."""
+
     jid: str
     load: dict[str, Any]
     minions: list[str]
@@ -71,6 +75,8 @@ class _Inline(Executor):
 
 
 class JobCache:
+    """Jobs by jid, in memory and one msgpack file each under ``cachedir/jobs``."""
+
     def __init__(self, cachedir: str | Path, writer: Executor | None = None) -> None:
         self.folder = Path(cachedir) / "jobs"
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -75,10 +75,14 @@ class MinionContext(Protocol):
 
 
 class GrainSink(Protocol):
+    """Where a ``_pillar`` request's grains go (``grains.GrainCache``)."""
+
     def save(self, minion_id: str, grains: dict[Any, Any]) -> None: ...
 
 
 class ReturnSink(Protocol):
+    """The jobs a ``_return`` answers (``publisher.JobPublisher``)."""
+
     def get(self, jid: str) -> Job | None: ...
     def record_return(self, minion_id: str, ret: dict[str, Any]) -> None: ...
 

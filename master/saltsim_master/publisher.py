@@ -36,6 +36,8 @@ class PublishContext(Protocol):
 
 
 class Grains(Protocol):
+    """The grains targeting reads (``grains.GrainCache``)."""
+
     def get(self, minion_id: str) -> dict[Any, Any]: ...
 
 

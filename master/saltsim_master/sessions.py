@@ -16,6 +16,8 @@ __all__ = ["Session", "Sessions"]
 
 @dataclass
 class Session:
+    """One signed-in minion: its request cipher, replay counter and liveness."""
+
     minion_id: str
     cipher: SessionCipher
     last_counter: int = 0

@@ -47,6 +47,8 @@ _LOG_EVERY = 60.0
 
 @dataclass(frozen=True)
 class ConnectionLimits:
+    """The API's connection caps and timeouts (``api_max_connections``, ``api_*_timeout``)."""
+
     max_connections: int = 256
     header_timeout: float = 10.0
     idle_timeout: float = 30.0

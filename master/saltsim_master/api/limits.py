@@ -37,6 +37,8 @@ def _text(value: str) -> None:
 
 @dataclass(frozen=True)
 class BodyLimits:
+    """What one request body may hold and how long it may take to arrive."""
+
     max_body: int = 1_048_576  # bytes
     max_fields: int = 10_000  # form fields, or values in a JSON/YAML document
     max_depth: int = 64  # nesting of lists and objects

@@ -57,6 +57,9 @@ def _abort(request: web.Request) -> None:
 
 
 class Streams:
+    """``/events`` (SSE) and ``/ws`` (WebSocket): a subscriber of the hub per client,
+    written until its token ends, the client goes or the master stops."""
+
     def __init__(self, hub: EventHub, tokens: Tokens) -> None:
         self.hub = hub
         self.tokens = tokens

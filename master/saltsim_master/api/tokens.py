@@ -24,6 +24,8 @@ PERMS = [".*", "@jobs", "@runner", "@wheel"]
 
 @dataclass(frozen=True)
 class Token:
+    """One login: the token, its user and eauth, and its start and expiry (epoch seconds)."""
+
     token: str
     user: str
     eauth: str
@@ -43,6 +45,8 @@ class Token:
 
 
 class Tokens:
+    """The logins in memory: credentials checked against ``api_users``, tokens by value."""
+
     def __init__(
         self,
         users: Mapping[str, str],
