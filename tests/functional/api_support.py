@@ -11,7 +11,6 @@ import os
 import select
 import socket
 import subprocess
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
 
 USER, PASSWORD = "saltdev", "s3cret"
@@ -26,13 +26,19 @@ CREDENTIALS = {"username": USER, "password": PASSWORD, "eauth": "auto"}
 MINION = {"heartbeat_interval": 1, "acceptance_wait_time": 0.5}
 
 # read(deadline) -> bytes, b"" at the end of the stream, None when the deadline passed
-Read = Callable[[float], bytes | None]
+Read = Callable[[Deadline], bytes | None]
+
+
+def api_options(**master_options: Any) -> dict[str, Any]:
+    """``testbed_options`` of a testbed whose API knows ``USER``."""
+    options = {"api_users": {USER: PASSWORD}, **master_options}
+    return {"master_options": options, "minion_options": MINION}
 
 
 def api_bed(**master_options: Any) -> LocalTestbed:
-    """A local testbed (not started) whose API knows ``USER``."""
-    options = {"api_users": {USER: PASSWORD}, **master_options}
-    return LocalTestbed(master_options=options, minion_options=MINION)
+    """A local testbed (not started) whose API knows ``USER``, for a test that needs
+    master options of its own (the modules' shared one is ``module_testbed``)."""
+    return LocalTestbed(**api_options(**master_options))
 
 
 def base_url(bed: LocalTestbed) -> str:
@@ -67,7 +73,7 @@ class SseReader:
         self.eof = False
         self.seen: deque[str] = deque(maxlen=20)
 
-    def line(self, deadline: float) -> str | None:
+    def line(self, deadline: Deadline) -> str | None:
         """The next line; ``None`` at the end of the stream."""
         while b"\n" not in self._buffer:
             if self.eof:
@@ -85,12 +91,12 @@ class SseReader:
         self.seen.append(text[:200])
         return text
 
-    def until_line(self, wanted: str, deadline: float) -> None:
+    def until_line(self, wanted: str, deadline: Deadline) -> None:
         while (line := self.line(deadline)) != wanted:
             if line is None:
                 raise AssertionError(f"{self.name}: ended before {wanted!r}: {list(self.seen)}")
 
-    def event(self, deadline: float) -> SseEvent | None:
+    def event(self, deadline: Deadline) -> SseEvent | None:
         """The next dispatched event (fields up to a blank line); ``None`` at the end."""
         fields: dict[str, str] = {}
         while (line := self.line(deadline)) is not None:
@@ -101,7 +107,7 @@ class SseReader:
                 return SseEvent(fields.get("tag", ""), json.loads(fields["data"]), fields)
         return None
 
-    def until_tag(self, tag: str, deadline: float) -> list[SseEvent]:
+    def until_tag(self, tag: str, deadline: Deadline) -> list[SseEvent]:
         """Events up to and including the first with ``tag``."""
         got: list[SseEvent] = []
         while (event := self.event(deadline)) is not None:
@@ -112,8 +118,8 @@ class SseReader:
 
 
 def pipe_read(fd: int) -> Read:
-    def read(deadline: float) -> bytes | None:
-        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+    def read(deadline: Deadline) -> bytes | None:
+        ready, _, _ = select.select([fd], [], [], deadline.remaining())
         return os.read(fd, 65536) if ready else None
 
     return read
@@ -142,11 +148,10 @@ class RawHttp:
         self.status = 0
         self.reader = SseReader(self.read, f"raw GET {path}")
 
-    def _recv(self, deadline: float) -> bytes | None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+    def _recv(self, deadline: Deadline) -> bytes | None:
+        if deadline.expired:
             return None
-        self.sock.settimeout(remaining)
+        self.sock.settimeout(deadline.remaining())
         try:
             return self.sock.recv(1 << 20)
         except TimeoutError:
@@ -168,7 +173,7 @@ class RawHttp:
             self._raw = rest[size + 2 :]
         return out
 
-    def read(self, deadline: float) -> bytes | None:
+    def read(self, deadline: Deadline) -> bytes | None:
         while True:
             if not self.status:
                 if b"\r\n\r\n" in self._raw:

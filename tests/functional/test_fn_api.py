@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from api_support import CREDENTIALS, PASSWORD, USER, api_bed, base_url, curl_events, http, login
+from api_support import CREDENTIALS, PASSWORD, USER, api_options, base_url, curl_events, http, login
 
+from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
 
 pytestmark = pytest.mark.functional
@@ -25,8 +25,15 @@ IDS = ("web1", "web2")
 
 
 @pytest.fixture(scope="module")
-def bed() -> Iterator[LocalTestbed]:
-    with api_bed(auto_accept=False) as tb, tb.listener() as events, tb.client() as client:
+def testbed_options() -> dict[str, Any]:
+    return api_options(auto_accept=False)
+
+
+@pytest.fixture(scope="module")
+def bed(module_testbed: LocalTestbed) -> LocalTestbed:
+    """The module's testbed with ``IDS`` accepted (each pended first) and started."""
+    tb = module_testbed
+    with tb.listener() as events, tb.client() as client:
         events.subscribe("salt/")
         for minion_id in IDS:
             tb.add_minion(minion_id, grains={"roles": ["web"]})
@@ -36,7 +43,7 @@ def bed() -> Iterator[LocalTestbed]:
         client.key("accept", "web*")
         for minion_id in IDS:
             events.wait_for(f"salt/minion/{minion_id}/start", 30)
-        yield tb
+    return tb
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +145,7 @@ def test_query_token_is_refused_unless_enabled(bed: LocalTestbed, api: httpx.Cli
     proc, reader = curl_events(f"{base_url(bed)}/events?token={token}", "-i")
     try:
         lines = []
-        while (line := reader.line(time.monotonic() + 30)) is not None:
+        while (line := reader.line(Deadline(30))) is not None:
             lines.append(line)
     finally:
         proc.kill()
@@ -347,7 +354,7 @@ def test_logout_ends_the_token_and_its_streams(bed: LocalTestbed) -> None:
         token = login(client)
         proc, reader = curl_events(f"{base_url(bed)}/events", "-H", f"X-Auth-Token: {token}")
         try:
-            deadline = time.monotonic() + 30
+            deadline = Deadline(30)
             reader.until_line("retry: 400", deadline)
             reply = client.post("/logout", headers={"X-Auth-Token": token})
             assert reply.json() == {"return": "Your token has been cleared"}

@@ -13,32 +13,30 @@ import json
 import shutil
 import subprocess
 import threading
-import time
 import uuid
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from api_support import api_bed, base_url, curl_events, http, login
+from api_support import api_options, base_url, curl_events, http, login
 from httpx_sse import connect_sse
 
+from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
 
 pytestmark = pytest.mark.functional
 
 
 @pytest.fixture(scope="module")
-def bed() -> Iterator[LocalTestbed]:
-    with api_bed(api_allow_query_token=True) as tb:
-        yield tb
+def testbed_options() -> dict[str, Any]:
+    return api_options(api_allow_query_token=True)
 
 
 @pytest.fixture(scope="module")
-def token(bed: LocalTestbed) -> str:
-    with http(bed) as client:
+def token(module_testbed: LocalTestbed) -> str:
+    with http(module_testbed) as client:
         return login(client)
 
 
@@ -53,17 +51,17 @@ def unique(kind: str) -> str:
 
 @pytest.mark.parametrize("auth", ["header", "query"])
 def test_curl_receives_a_fired_event_in_salt_api_format(
-    bed: LocalTestbed, token: str, auth: str
+    module_testbed: LocalTestbed, token: str, auth: str
 ) -> None:
-    url, args = f"{base_url(bed)}/events", ["-H", f"X-Auth-Token: {token}"]
+    url, args = f"{base_url(module_testbed)}/events", ["-H", f"X-Auth-Token: {token}"]
     if auth == "query":  # the seed's command, as written
         url, args = f"{url}?token={token}", []
     proc, reader = curl_events(url, "-SsNk", *args)
     tag = unique(f"curl-{auth}")
     try:
-        deadline = time.monotonic() + 30
+        deadline = Deadline(30)
         assert reader.line(deadline) == "retry: 400"  # the stream opens with it: armed
-        fire(bed, tag, {"hello": "curl"})
+        fire(module_testbed, tag, {"hello": "curl"})
         while (line := reader.line(deadline)) != f"tag: {tag}":
             assert line is not None, list(reader.seen)
         data_line, blank = reader.line(deadline), reader.line(deadline)
@@ -77,10 +75,12 @@ def test_curl_receives_a_fired_event_in_salt_api_format(
     assert isinstance(body["data"]["_seq"], int) and body["data"]["_stamp"].endswith("+00:00")
 
 
-def test_curl_headers_say_event_stream(bed: LocalTestbed, token: str) -> None:
-    proc, reader = curl_events(f"{base_url(bed)}/events", "-i", "-H", f"X-Auth-Token: {token}")
+def test_curl_headers_say_event_stream(module_testbed: LocalTestbed, token: str) -> None:
+    proc, reader = curl_events(
+        f"{base_url(module_testbed)}/events", "-i", "-H", f"X-Auth-Token: {token}"
+    )
     try:
-        deadline = time.monotonic() + 30
+        deadline = Deadline(30)
         status = reader.line(deadline)
         headers = {}
         while (line := reader.line(deadline)) not in ("\r", None):
@@ -96,27 +96,29 @@ def test_curl_headers_say_event_stream(bed: LocalTestbed, token: str) -> None:
     assert headers["cache-control"] == "no-cache"
 
 
-def test_httpx_sse_client_with_the_session_cookie(bed: LocalTestbed) -> None:
+def test_httpx_sse_client_with_the_session_cookie(module_testbed: LocalTestbed) -> None:
     tag = unique("httpx-sse")
-    with http(bed) as client:
+    with http(module_testbed) as client:
         login(client)  # the cookie jar now holds session_id: no header below
         with connect_sse(client, "GET", "/events") as source:
             assert source.response.status_code == 200  # headers arrive once subscribed
-            fire(bed, tag, {"hello": "httpx-sse"})
-            deadline = time.monotonic() + 30
+            fire(module_testbed, tag, {"hello": "httpx-sse"})
+            deadline = Deadline(30)
             seen = []
             for event in source.iter_sse():
                 seen.append(event)
-                if event.json()["tag"] == tag or time.monotonic() > deadline:
+                if event.json()["tag"] == tag or deadline.expired:
                     break
     assert seen[0].retry == 400
     assert seen[-1].json()["tag"] == tag, [e.data[:80] for e in seen]
     assert seen[-1].json()["data"]["hello"] == "httpx-sse"
 
 
-def test_websocket_receives_one_json_message_per_event(bed: LocalTestbed, token: str) -> None:
+def test_websocket_receives_one_json_message_per_event(
+    module_testbed: LocalTestbed, token: str
+) -> None:
     tag = unique("ws")
-    url = f"{base_url(bed).replace('https', 'wss')}/ws"
+    url = f"{base_url(module_testbed).replace('https', 'wss')}/ws"
 
     async def listen() -> dict[str, Any]:
         async with (
@@ -124,7 +126,7 @@ def test_websocket_receives_one_json_message_per_event(bed: LocalTestbed, token:
             session.ws_connect(url, headers={"X-Auth-Token": token}, ssl=False) as ws,
             asyncio.timeout(30),
         ):
-            fire(bed, tag, {"hello": "ws"})  # the handshake is done: subscribed
+            fire(module_testbed, tag, {"hello": "ws"})  # the handshake is done: subscribed
             async for message in ws:
                 body: dict[str, Any] = json.loads(message.data)
                 if body["tag"] == tag:
@@ -182,12 +184,12 @@ class _PageHandler(BaseHTTPRequestHandler):
 
 
 def test_browser_eventsource_receives_a_fired_event(
-    bed: LocalTestbed, token: str, tmp_path: Path
+    module_testbed: LocalTestbed, token: str, tmp_path: Path
 ) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "chromium is not installed: run `make test-deps`"
     tag = unique("browser")
-    server = PageServer(PAGE % {"api": base_url(bed), "token": token, "tag": tag})
+    server = PageServer(PAGE % {"api": base_url(module_testbed), "token": token, "tag": tag})
     threading.Thread(target=server.serve_forever, daemon=True).start()
     argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu"]
     argv += ["--ignore-certificate-errors", f"--user-data-dir={tmp_path / 'profile'}"]
@@ -198,12 +200,12 @@ def test_browser_eventsource_receives_a_fired_event(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        assert server.armed.wait(deadline - time.monotonic()), "EventSource never opened"
-        fire(bed, tag, {"hello": "browser"})
-        assert server.got.wait(deadline - time.monotonic()), "the page did not see the event"
+        deadline = Deadline(60)
+        assert server.armed.wait(deadline.remaining()), "EventSource never opened"
+        fire(module_testbed, tag, {"hello": "browser"})
+        assert server.got.wait(deadline.remaining()), "the page did not see the event"
         server.release.set()
-        dom, _ = browser.communicate(timeout=max(deadline - time.monotonic(), 1))
+        dom, _ = browser.communicate(timeout=max(deadline.remaining(), 1))
     finally:
         server.release.set()
         browser.kill()

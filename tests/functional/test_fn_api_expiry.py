@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import pytest
-from api_support import api_bed, base_url, curl_events, http, login
+from api_support import api_options, base_url, curl_events, http, login
 
+from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
 
 pytestmark = pytest.mark.functional
@@ -19,18 +20,19 @@ LIFETIME = 3.0
 
 
 @pytest.fixture(scope="module")
-def bed() -> Iterator[LocalTestbed]:
-    with api_bed(api_token_expire=LIFETIME) as tb:
-        yield tb
+def testbed_options() -> dict[str, Any]:
+    return api_options(api_token_expire=LIFETIME)
 
 
-def test_an_sse_stream_ends_when_its_token_expires(bed: LocalTestbed) -> None:
-    with http(bed) as client:
+def test_an_sse_stream_ends_when_its_token_expires(module_testbed: LocalTestbed) -> None:
+    with http(module_testbed) as client:
         token = login(client)
         logged_in = time.monotonic()
-        proc, reader = curl_events(f"{base_url(bed)}/events", "-H", f"X-Auth-Token: {token}")
+        proc, reader = curl_events(
+            f"{base_url(module_testbed)}/events", "-H", f"X-Auth-Token: {token}"
+        )
         try:
-            deadline = logged_in + 30
+            deadline = Deadline(30)
             reader.until_line("retry: 400", deadline)
             while reader.line(deadline) is not None:
                 pass  # until the server ends the stream
@@ -47,10 +49,10 @@ def test_an_sse_stream_ends_when_its_token_expires(bed: LocalTestbed) -> None:
             assert "retry" not in reply.text
 
 
-def test_a_websocket_closes_when_its_token_expires(bed: LocalTestbed) -> None:
-    with http(bed) as client:
+def test_a_websocket_closes_when_its_token_expires(module_testbed: LocalTestbed) -> None:
+    with http(module_testbed) as client:
         token = login(client)
-    url = f"{base_url(bed).replace('https', 'wss')}/ws"
+    url = f"{base_url(module_testbed).replace('https', 'wss')}/ws"
 
     async def listen() -> tuple[int | None, int]:
         headers = {"X-Auth-Token": token}

@@ -13,13 +13,13 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from api_support import CREDENTIALS, api_bed, http, login
+from api_support import CREDENTIALS, api_bed, api_options, http, login
 
+from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
 
 pytestmark = pytest.mark.functional
@@ -30,12 +30,18 @@ YAML_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
 
 
 @pytest.fixture(scope="module")
-def bed() -> Iterator[LocalTestbed]:
-    with api_bed(auto_accept=True) as tb, tb.listener() as events:
+def testbed_options() -> dict[str, Any]:
+    return api_options(auto_accept=True)
+
+
+@pytest.fixture(scope="module")
+def bed(module_testbed: LocalTestbed) -> LocalTestbed:
+    """The module's testbed with m1 started."""
+    with module_testbed.listener() as events:
         events.subscribe("salt/minion/")
-        tb.add_minion("m1")
+        module_testbed.add_minion("m1")
         events.wait_for("salt/minion/m1/start", 30)
-        yield tb
+    return module_testbed
 
 
 def ping(bed: LocalTestbed) -> dict[str, Any]:
@@ -115,10 +121,10 @@ JSON = {"Content-Type": "application/json"}
 CAP = 20
 
 
-def closed_within(socks: list[socket.socket], deadline: float) -> list[socket.socket]:
+def closed_within(socks: list[socket.socket], deadline: Deadline) -> list[socket.socket]:
     """The sockets the server closed (EOF or reset) before ``deadline``."""
     pending, gone = list(socks), []
-    while pending and (left := deadline - time.monotonic()) > 0:
+    while pending and (left := deadline.remaining()) > 0:
         ready, _, _ = select.select(pending, [], [], left)
         for sock in ready:
             try:
@@ -145,7 +151,7 @@ def test_idle_connections_are_capped_and_closed_while_minions_sign_in() -> None:
             # while all slots are held, a new minion still signs in
             bed.add_minion("late")
             events.wait_for("salt/minion/late/start", 30)
-            gone = closed_within(tls + raw, time.monotonic() + 30)
+            gone = closed_within(tls + raw, Deadline(30))
         finally:
             for sock in tls + raw:
                 sock.close()
@@ -165,7 +171,7 @@ def test_a_keep_alive_connection_is_closed_after_it_idles() -> None:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             first = sock.recv(65536)
             assert first.startswith(b"HTTP/1.1 200"), first
-            assert closed_within([sock], time.monotonic() + 30) == [sock]
+            assert closed_within([sock], Deadline(30)) == [sock]
         finally:
             sock.close()
 
@@ -187,7 +193,7 @@ def test_descriptor_exhaustion_is_logged_once_and_the_master_recovers() -> None:
             sock.connect_ex(address)
             socks.append(sock)
         try:
-            closed = closed_within(socks, time.monotonic() + 30)
+            closed = closed_within(socks, Deadline(30))
             assert len(closed) == len(socks), f"{len(socks) - len(closed)} were never closed"
         finally:
             for sock in socks:

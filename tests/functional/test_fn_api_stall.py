@@ -11,15 +11,14 @@ so only a client that stops reading can fall behind.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from api_support import RawHttp, SseEvent, api_bed, base_url, curl_events, http, login
+from api_support import RawHttp, SseEvent, api_options, base_url, curl_events, http, login
 
 from saltsim.client import EventClient
+from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
 
 pytestmark = pytest.mark.functional
@@ -31,9 +30,8 @@ PAD = "x" * 16_000
 
 
 @pytest.fixture(scope="module")
-def bed() -> Iterator[LocalTestbed]:
-    with api_bed(api_ssl=False, api_client_queue=QUEUE) as tb:
-        yield tb
+def testbed_options() -> dict[str, Any]:
+    return api_options(api_ssl=False, api_client_queue=QUEUE)
 
 
 def _streams(client: httpx.Client) -> dict[str, Any]:
@@ -51,14 +49,21 @@ def _numbers(events: list[SseEvent]) -> list[int]:
     return [e.body["data"]["n"] for e in events if e.tag.startswith("test/stall/")]
 
 
-def test_a_stalled_client_loses_events_alone_and_is_told_where(bed: LocalTestbed) -> None:
-    deadline = time.monotonic() + 90
-    with http(bed) as client, EventClient(bed.bus_pub, bed.bus_pull, listen=False) as firer:
+def test_a_stalled_client_loses_events_alone_and_is_told_where(
+    module_testbed: LocalTestbed,
+) -> None:
+    deadline = Deadline(90)
+    with (
+        http(module_testbed) as client,
+        EventClient(module_testbed.bus_pub, module_testbed.bus_pull, listen=False) as firer,
+    ):
         token = login(client)
-        stalled = RawHttp(bed.ports["api_port"], "/events", token, rcvbuf=4096)
+        stalled = RawHttp(module_testbed.ports["api_port"], "/events", token, rcvbuf=4096)
         stalled.reader.until_line("retry: 400", deadline)  # armed; now it stops reading
         stalled_port = stalled.sock.getsockname()[1]
-        proc, healthy = curl_events(f"{base_url(bed)}/events", "-H", f"X-Auth-Token: {token}")
+        proc, healthy = curl_events(
+            f"{base_url(module_testbed)}/events", "-H", f"X-Auth-Token: {token}"
+        )
         try:
             healthy.until_line("retry: 400", deadline)
             seen: list[SseEvent] = []

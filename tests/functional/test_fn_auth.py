@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -14,10 +14,9 @@ pytestmark = pytest.mark.functional
 FAST_MINION = {"heartbeat_interval": 0.5, "acceptance_wait_time": 0.5, "rejected_wait": 0.1}
 
 
-@pytest.fixture
-def bed() -> Iterator[LocalTestbed]:
-    with LocalTestbed(master_options={"loop_interval": 1}, minion_options=FAST_MINION) as tb:
-        yield tb
+@pytest.fixture(scope="module")
+def testbed_options() -> dict[str, Any]:
+    return {"master_options": {"loop_interval": 1}, "minion_options": FAST_MINION}
 
 
 def _auth(events: EventClient, minion_id: str, act: str) -> dict[str, object]:
@@ -27,13 +26,13 @@ def _auth(events: EventClient, minion_id: str, act: str) -> dict[str, object]:
             return event.data
 
 
-def test_pending_key_repeats_pend_until_accepted_then_starts(bed: LocalTestbed) -> None:
-    events = bed.listener()
-    bed.add_minion("web1")
+def test_pending_key_repeats_pend_until_accepted_then_starts(testbed: LocalTestbed) -> None:
+    events = testbed.listener()
+    testbed.add_minion("web1")
     first = _auth(events, "web1", "pend")
     assert set(first) == {"result", "act", "id", "pub"} and first["result"] is True
     _auth(events, "web1", "pend")  # retried after acceptance_wait_time: one event per _auth
-    with bed.client() as client:
+    with testbed.client() as client:
         assert client.key("list")["pending"] == ["web1"]
         assert client.key("accept", "web1") == {"pending": ["web1"]}
     key = events.wait_for("salt/key", 20).data
@@ -44,30 +43,30 @@ def test_pending_key_repeats_pend_until_accepted_then_starts(bed: LocalTestbed) 
     assert events.lost == 0
 
 
-def test_rejected_minion_gives_up(bed: LocalTestbed) -> None:
-    events = bed.listener()
-    bed.add_minion("bad1")
+def test_rejected_minion_gives_up(testbed: LocalTestbed) -> None:
+    events = testbed.listener()
+    testbed.add_minion("bad1")
     _auth(events, "bad1", "pend")
-    with bed.client() as client:
+    with testbed.client() as client:
         client.key("reject", "bad1")
     assert events.wait_for("salt/key", 20).data["act"] == "rejected"
     reject = _auth(events, "bad1", "reject")
     assert reject["result"] is False
-    assert bed.minion_exit_code("bad1", 20) == 77
+    assert testbed.minion_exit_code("bad1", 20) == 77
 
 
-def test_same_id_with_another_key_is_denied(bed: LocalTestbed) -> None:
-    events = bed.listener()
-    bed.add_minion("twin")
+def test_same_id_with_another_key_is_denied(testbed: LocalTestbed) -> None:
+    events = testbed.listener()
+    testbed.add_minion("twin")
     _auth(events, "twin", "pend")
-    with bed.client() as client:
+    with testbed.client() as client:
         client.key("accept", "twin")
     events.wait_for("salt/minion/twin/start", 20)
-    bed.add_minion("twin", name="twin-impostor", pki_dir=str(bed.workdir / "impostor"))
+    testbed.add_minion("twin", name="twin-impostor", pki_dir=str(testbed.workdir / "impostor"))
     denied = _auth(events, "twin", "denied")
     assert denied["result"] is False
-    assert bed.minion_exit_code("twin-impostor", 20) == 77
-    with bed.client() as client:
+    assert testbed.minion_exit_code("twin-impostor", 20) == 77
+    with testbed.client() as client:
         keys = client.key("list")
     assert keys["accepted"] == ["twin"] and keys["denied"] == ["twin"]
 

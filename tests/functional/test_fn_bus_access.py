@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,9 @@ QUIET_MS = 1500  # how long a refused client listens, bounded, to show that noth
 
 
 @pytest.fixture(scope="module")
-def curve_bed() -> Iterator[LocalTestbed]:
-    with LocalTestbed(master_options={"bus_remote": "curve"}) as bed:
-        yield bed
+def testbed_options() -> dict[str, Any]:
+    """The module's shared master serves its bus on TCP with CURVE."""
+    return {"master_options": {"bus_remote": "curve"}}
 
 
 def _sub(ctx: zmq.Context[Any], address: str, curve: CurveClient | None) -> zmq.Socket[Any]:
@@ -75,10 +74,10 @@ def test_local_master_bus_has_no_tcp_port() -> None:
         assert events.fire_event({}, "test/local") and events.wait_for("test/local", DEADLINE)
 
 
-def test_listener_without_keys_reads_nothing_and_cannot_fire(curve_bed: LocalTestbed) -> None:
+def test_listener_without_keys_reads_nothing_and_cannot_fire(module_testbed: LocalTestbed) -> None:
     """The old bus served anyone on 4512/4513. Now a keyless client, or one with a key the
     master was not given, completes no handshake: it reads nothing and fires nothing."""
-    bed = curve_bed
+    bed = module_testbed
     assert bed.bus_curve is not None and bed.bus_pub.startswith("tcp://")
     stranger = CurveClient.generate(bed.bus_curve.server_key)
     ctx: zmq.Context[Any] = zmq.Context()
@@ -112,8 +111,8 @@ def test_listener_without_keys_reads_nothing_and_cannot_fire(curve_bed: LocalTes
         ctx.term()
 
 
-def test_listener_with_the_testbeds_keys_reads_and_fires(curve_bed: LocalTestbed) -> None:
-    with curve_bed.recorder() as recorder:
+def test_listener_with_the_testbeds_keys_reads_and_fires(module_testbed: LocalTestbed) -> None:
+    with module_testbed.recorder() as recorder:
         assert recorder.fire("test/curve", {"n": 1}) == 1
         assert recorder.wait_for("test/curve", DEADLINE).data == {"n": 1}
 

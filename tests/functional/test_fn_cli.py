@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,11 +15,17 @@ pytestmark = pytest.mark.functional
 
 
 @pytest.fixture(scope="module")
-def bed() -> Iterator[LocalTestbed]:
-    with LocalTestbed(minion_options={"acceptance_wait_time": 0.3}) as tb, tb.listener() as events:
-        tb.add_minion("cli1")
+def testbed_options() -> dict[str, Any]:
+    return {"minion_options": {"acceptance_wait_time": 0.3}}
+
+
+@pytest.fixture(scope="module")
+def bed(module_testbed: LocalTestbed) -> LocalTestbed:
+    """The module's testbed with cli1 signed in (pending: the master accepts no key)."""
+    with module_testbed.listener() as events:
+        module_testbed.add_minion("cli1")
         events.wait_for("salt/auth", 20)
-        yield tb
+    return module_testbed
 
 
 def saltsim(bed: LocalTestbed, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -32,7 +32,9 @@ def setup(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Setup]:
     """A master whose providers are ``sim`` (the in-test fake, or cloud-sim as the local
-    testbed starts it) and ``dead`` (nothing listens)."""
+    testbed starts it) and ``dead`` (nothing listens). Its own life cycle, not the
+    plugin's testbed: the provider's URL is known only once the testbed exists, and goes
+    into the master's options before the master starts."""
     (dead_port,) = free_ports(1)
     profile = {"provider": "sim", "image": "debian-12", "size": "small", "minion": MINION}
     options: dict[str, Any] = {

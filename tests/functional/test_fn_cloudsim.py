@@ -3,7 +3,6 @@ minions of a real master (processes), then go away again."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from saltsim.crypto import KeyPair
+from saltsim.deadline import Deadline
 from saltsim.event import Event
 from saltsim.recorder import Recorder
 from saltsim.testbed.base import TestbedError
@@ -29,17 +29,22 @@ FAST = {"provision_delay": 0.2, "shutdown_delay": 0.2}
 def _until(
     read: Callable[[], dict[str, Any]], ok: Callable[[dict[str, Any]], bool], timeout: float
 ) -> dict[str, Any]:
-    """Poll ``read`` until ``ok`` takes its answer, within one deadline."""
-    deadline = time.monotonic() + timeout
+    """Poll ``read`` until ``ok`` takes its answer, within one deadline (cloud-sim has
+    no push channel for instance states)."""
     seen: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
+
+    def check() -> dict[str, Any] | None:
         answer = read()
         if ok(answer):
             return answer
         if not seen or seen[-1] != answer:
             seen.append(answer)
-        time.sleep(0.05)  # allowed: no push channel for states; deadline-bound poll
-    raise AssertionError(f"not reached within {timeout}s; answers seen: {seen[-5:]}")
+        return None
+
+    try:
+        return Deadline(timeout).poll(check, "an answer", interval=0.05)
+    except TimeoutError:
+        raise AssertionError(f"not reached within {timeout}s; answers seen: {seen[-5:]}") from None
 
 
 def _instance(api: httpx.Client, instance_id: str) -> dict[str, Any]:
@@ -89,10 +94,9 @@ def _presence(key: str, minion_id: str) -> Callable[[Event], bool]:
 
 
 # -- fixtures ---------------------------------------------------------------------------
-@pytest.fixture
-def bed() -> Iterator[LocalTestbed]:
-    with LocalTestbed(master_options=MASTER) as tb:
-        yield tb
+@pytest.fixture(scope="module")
+def testbed_options() -> dict[str, Any]:
+    return {"master_options": MASTER}
 
 
 @pytest.fixture(scope="module")
@@ -121,31 +125,31 @@ def api(provider: LocalTestbed) -> Iterator[httpx.Client]:
 
 
 # -- instances that become minions ------------------------------------------------------
-def test_create_run_deploy_sign_in_destroy(bed: LocalTestbed) -> None:
-    url = bed.start_cloud(**FAST)
-    assert url == bed.cloud_url_host and url.startswith("http://127.0.0.1:")
+def test_create_run_deploy_sign_in_destroy(testbed: LocalTestbed) -> None:
+    url = testbed.start_cloud(**FAST)
+    assert url == testbed.cloud_url_host and url.startswith("http://127.0.0.1:")
     with (
-        Recorder(bed.bus_pub, bed.bus_pull) as recorder,
+        Recorder(testbed.bus_pub, testbed.bus_pull) as recorder,
         httpx.Client(base_url=url, timeout=30) as api,
     ):
         assert api.get("/v1/health").json() == {"ok": True, "backend": "local", "instances": 0}
         made = _create(api, "vm1")
         assert made["state"] == "pending" and made["private_ip"] is None
         assert made["id"].startswith("i-") and len(made["id"]) == 10
-        early = api.post(f"/v1/instances/{made['id']}/deploy", json=_deploy_body(bed, "vm1"))
+        early = api.post(f"/v1/instances/{made['id']}/deploy", json=_deploy_body(testbed, "vm1"))
         _refused(early, 409, "InvalidState")
         running = _state(api, made["id"], "running")
         assert running["private_ip"].startswith("10.254.")
         assert api.get("/v1/instances").json() == {"instances": [running]}
 
         mark = recorder.mark()
-        reply = api.post(f"/v1/instances/{made['id']}/deploy", json=_deploy_body(bed, "vm1"))
+        reply = api.post(f"/v1/instances/{made['id']}/deploy", json=_deploy_body(testbed, "vm1"))
         assert reply.status_code == 200, reply.text
         pid = int(reply.json()["minion"])
         assert reply.json()["instance"] == running
         recorder.wait_for("salt/minion/vm1/start", 30, since=mark)
         recorder.wait_for(_presence("new", "vm1"), 30, since=mark)
-        again = api.post(f"/v1/instances/{made['id']}/deploy", json=_deploy_body(bed, "vm1"))
+        again = api.post(f"/v1/instances/{made['id']}/deploy", json=_deploy_body(testbed, "vm1"))
         assert "already has a minion" in _refused(again, 409, "InvalidState")
 
         mark = recorder.mark()
@@ -155,8 +159,8 @@ def test_create_run_deploy_sign_in_destroy(bed: LocalTestbed) -> None:
         done = _state(api, made["id"], "terminated")
         assert done["state_reason"] == "user initiated"
         assert _gone(pid)
-        assert not (bed.workdir / "cloud" / made["id"]).exists()
-        assert (bed.workdir / "cloud" / "logs" / f"{made['id']}.log").is_file()  # kept
+        assert not (testbed.workdir / "cloud" / made["id"]).exists()
+        assert (testbed.workdir / "cloud" / "logs" / f"{made['id']}.log").is_file()  # kept
         # the name is free again; the terminated one stays listed
         second = _create(api, "vm1")
         listed = [i["id"] for i in api.get("/v1/instances").json()["instances"]]
@@ -191,19 +195,19 @@ def test_a_deployed_key_pair_is_the_minions_and_can_be_pre_accepted() -> None:
             assert (pki / "minion.pem").stat().st_mode & 0o777 == 0o600
 
 
-def test_closing_the_testbed_stops_the_instances_minions(bed: LocalTestbed) -> None:
+def test_closing_the_testbed_stops_the_instances_minions(testbed: LocalTestbed) -> None:
     with (
-        Recorder(bed.bus_pub, bed.bus_pull) as recorder,
-        httpx.Client(base_url=bed.start_cloud(**FAST), timeout=30) as api,
+        Recorder(testbed.bus_pub, testbed.bus_pull) as recorder,
+        httpx.Client(base_url=testbed.start_cloud(**FAST), timeout=30) as api,
     ):
         made = _create(api, "vm3")
         _state(api, made["id"], "running")
-        reply = api.post(f"/v1/instances/{made['id']}/deploy", json=_deploy_body(bed, "vm3"))
+        reply = api.post(f"/v1/instances/{made['id']}/deploy", json=_deploy_body(testbed, "vm3"))
         pid = int(reply.json()["minion"])
         recorder.wait_for("salt/minion/vm3/start", 30)
-    bed.close()
+    testbed.close()
     assert _gone(pid)
-    assert "Traceback" not in bed.logs("cloud-sim")
+    assert "Traceback" not in testbed.logs("cloud-sim")
 
 
 def test_a_broken_start_names_the_option(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ quiet", while a minion whose key is still accepted signs in again after a master
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -33,30 +34,32 @@ def _auth(minion_id: str, act: str | None = None) -> Callable[[Event], bool]:
     return accept
 
 
+@pytest.fixture(scope="module")
+def testbed_options() -> dict[str, Any]:
+    return {
+        "master_options": {"presence_events": True, "loop_interval": 0.5},
+        "minion_options": FAST,
+    }
+
+
 @pytest.fixture
-def bed() -> Iterator[tuple[LocalTestbed, Recorder]]:
+def bed(testbed: LocalTestbed, recorder: Recorder) -> tuple[LocalTestbed, Recorder]:
     """m1 and m2 accepted and started; m2's key deleted, the AES key rotated since."""
-    with (
-        LocalTestbed(
-            master_options={"presence_events": True, "loop_interval": 0.5},
-            minion_options=FAST,
-        ) as tb,
-        Recorder(tb.bus_pub, tb.bus_pull).start() as rec,
-    ):
-        tb.add_minion("m1")
-        tb.add_minion("m2")
-        for minion_id in ("m1", "m2"):
-            rec.wait_for(_auth(minion_id, "pend"), 30)
-        with tb.client() as client:
-            client.key("accept", "*")
-        both = rec.wait_for(
-            lambda e: e.tag == "salt/presence/present" and e.data["present"] == ["m1", "m2"], 30
-        )
-        mark = rec.events.index(both) + 1
-        with tb.client() as client:
-            assert client.key("delete", "m2") == {"accepted": ["m2"]}
-        rec.wait_for("key", 10, since=mark)
-        yield tb, rec
+    tb, rec = testbed, recorder
+    tb.add_minion("m1")
+    tb.add_minion("m2")
+    for minion_id in ("m1", "m2"):
+        rec.wait_for(_auth(minion_id, "pend"), 30)
+    with tb.client() as client:
+        client.key("accept", "*")
+    both = rec.wait_for(
+        lambda e: e.tag == "salt/presence/present" and e.data["present"] == ["m1", "m2"], 30
+    )
+    mark = rec.events.index(both) + 1
+    with tb.client() as client:
+        assert client.key("delete", "m2") == {"accepted": ["m2"]}
+    rec.wait_for("key", 10, since=mark)
+    return tb, rec
 
 
 def test_the_rotating_tick_fires_presence_first(bed: tuple[LocalTestbed, Recorder]) -> None:

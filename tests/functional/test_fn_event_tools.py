@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +18,7 @@ import pytest
 import zmq
 
 from saltsim.client import EventClient
+from saltsim.deadline import Deadline
 from saltsim.minionipc import socket_path
 from saltsim.testbed.local import LocalTestbed, free_ports
 from saltsim.wire import decode_data, encode_data
@@ -30,16 +30,19 @@ DEADLINE = 30.0
 
 
 @pytest.fixture(scope="module")
-def bed() -> Iterator[LocalTestbed]:
+def testbed_options() -> dict[str, Any]:
     """The bus also on TCP with CURVE, as a master container's: tools on "another machine"
     name it with --master and hold the testbed's keys (``bus_tool_env``)."""
-    with (
-        LocalTestbed(master_options={"auto_accept": True, "bus_remote": "curve"}) as tb,
-        tb.listener() as events,
-    ):
-        tb.add_minion("ev1")
+    return {"master_options": {"auto_accept": True, "bus_remote": "curve"}}
+
+
+@pytest.fixture(scope="module")
+def bed(module_testbed: LocalTestbed) -> LocalTestbed:
+    """The module's testbed with ev1 started."""
+    with module_testbed.listener() as events:
+        module_testbed.add_minion("ev1")
         events.wait_for("salt/minion/ev1/start", DEADLINE)
-        yield tb
+    return module_testbed
 
 
 @pytest.fixture(autouse=True)
@@ -105,10 +108,10 @@ class Tool:
 
     def wait_line(self, stream: str, text: str, timeout: float = DEADLINE) -> str:
         """The first new line of ``stream`` containing ``text``; fails with both outputs."""
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
+        deadline = Deadline(timeout)
+        while not deadline.expired:
             try:
-                name, line = self._lines.get(timeout=remaining)
+                name, line = self._lines.get(timeout=deadline.remaining())
             except queue.Empty:
                 break
             if name == stream and text in line:
@@ -256,9 +259,9 @@ def test_state_event_into_head_exits_quietly(
     tool = Tool(["bash", "-o", "pipefail", "-c", f"{command} | head -3"])
     tools.append(tool)
     tool.armed()
-    deadline = time.monotonic() + DEADLINE
+    deadline = Deadline(DEADLINE)
     n = 0
-    while tool.proc.poll() is None and time.monotonic() < deadline:
+    while tool.proc.poll() is None and not deadline.expired:
         assert events.fire_event({"n": n}, f"test/head/{n}")
         n += 1
         if n > 3:

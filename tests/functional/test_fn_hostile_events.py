@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import zmq
-from api_support import api_bed, base_url, curl_events, http, login
+from api_support import api_options, base_url, curl_events, http, login
 
 from saltsim.crypto import KeyPair, SessionCipher
+from saltsim.deadline import Deadline
 from saltsim.recorder import Recorder
 from saltsim.testbed.local import LocalTestbed
 from saltsim.wire import decode_data, encode_data
@@ -70,26 +69,36 @@ class _Intruder:
 
 
 @pytest.fixture(scope="module")
-def bed() -> Iterator[LocalTestbed]:
-    with api_bed(auto_accept=True) as testbed:
-        yield testbed
+def testbed_options() -> dict[str, Any]:
+    return api_options(auto_accept=True)
 
 
-def test_one_malformed_event_ends_no_stream_watch_or_recorder(bed: LocalTestbed) -> None:
+def test_one_malformed_event_ends_no_stream_watch_or_recorder(module_testbed: LocalTestbed) -> None:
     malformed = [("intruder/bytes-key", {b"k": 1}), ("intruder/deep", _nested(1000))]
-    with http(bed) as client:
+    with http(module_testbed) as client:
         token = login(client)
-        proc, sse = curl_events(f"{base_url(bed)}/events", "-H", f"X-Auth-Token: {token}")
+        proc, sse = curl_events(
+            f"{base_url(module_testbed)}/events", "-H", f"X-Auth-Token: {token}"
+        )
         watch = subprocess.Popen(
-            [*SALTSIM, "run", "-c", str(bed.master_config), "state.event", "count=3", "-l", "info"],
+            [
+                *SALTSIM,
+                "run",
+                "-c",
+                str(module_testbed.master_config),
+                "state.event",
+                "count=3",
+                "-l",
+                "info",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        recorder = Recorder(bed.bus_pub, bed.bus_pull).start()
-        intruder = _Intruder(bed)
+        recorder = Recorder(module_testbed.bus_pub, module_testbed.bus_pull).start()
+        intruder = _Intruder(module_testbed)
         try:
-            deadline = time.monotonic() + DEADLINE
+            deadline = Deadline(DEADLINE)
             assert sse.line(deadline) == "retry: 400"  # armed
             assert watch.stderr is not None
             while "listening on" not in (line := watch.stderr.readline()):
@@ -115,18 +124,20 @@ def test_one_malformed_event_ends_no_stream_watch_or_recorder(bed: LocalTestbed)
     assert watch.returncode == 0, err
     printed = [line.partition("\t")[0] for line in out.splitlines()]
     assert printed == ["intruder/bytes-key", "intruder/deep", "intruder/after"]
-    written = recorder.write_jsonl(bed.workdir / "timeline.jsonl").read_text().splitlines()
+    written = (
+        recorder.write_jsonl(module_testbed.workdir / "timeline.jsonl").read_text().splitlines()
+    )
     tags = [json.loads(line)["tag"] for line in written]
     assert tags[-3:] == ["intruder/bytes-key", "intruder/deep", "intruder/after"]
 
 
-def test_a_return_no_json_can_hold_answers_the_jobs_endpoint(bed: LocalTestbed) -> None:
+def test_a_return_no_json_can_hold_answers_the_jobs_endpoint(module_testbed: LocalTestbed) -> None:
     """GET /jobs/<jid> once answered 500 for everyone after one return had a bytes key."""
     # its own id: the module's master keeps the first test's "intruder" key, and a second
     # key under that id would be denied
-    intruder = _Intruder(bed, "returner")
+    intruder = _Intruder(module_testbed, "returner")
     try:
-        with http(bed) as client:
+        with http(module_testbed) as client:
             token = login(client)
             auth = {"X-Auth-Token": token}
             chunk = {"tgt": "returner", "fun": "test.ping"}
@@ -145,14 +156,24 @@ def test_a_return_no_json_can_hold_answers_the_jobs_endpoint(bed: LocalTestbed) 
     assert "nested deeper than" in json.dumps(shown["deep"])
 
 
-def test_an_invalid_pcre_target_is_refused_at_once(bed: LocalTestbed) -> None:
-    with bed.listener() as events:
-        bed.add_minion("re1")
+def test_an_invalid_pcre_target_is_refused_at_once(module_testbed: LocalTestbed) -> None:
+    with module_testbed.listener() as events:
+        module_testbed.add_minion("re1")
         events.wait_for("salt/minion/re1/start", DEADLINE)
     # -t 600: the old master never answered, so the CLI waited out its whole timeout and
     # the subprocess timeout below would fire.
     done = subprocess.run(
-        [*SALTSIM, "cmd", "-c", str(bed.master_config), "-E", "(", "test.ping", "-t", "600"],
+        [
+            *SALTSIM,
+            "cmd",
+            "-c",
+            str(module_testbed.master_config),
+            "-E",
+            "(",
+            "test.ping",
+            "-t",
+            "600",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

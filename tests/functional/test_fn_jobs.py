@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -18,21 +18,27 @@ NEW_KEYS = {"jid", "tgt_type", "tgt", "user", "fun", "arg", "minions", "missing"
 
 
 @pytest.fixture(scope="module", params=["3008", "3006"])
-def bed(request: pytest.FixtureRequest) -> Iterator[LocalTestbed]:
-    with LocalTestbed(
-        dialect=request.param,
-        master_options={"auto_accept": True},
-        minion_options={"heartbeat_interval": 1},
-    ) as tb:
-        events = tb.listener()
-        events.subscribe("salt/minion/")
-        for minion_id in IDS:
-            role = "db" if minion_id.startswith("db") else "web"
-            tb.add_minion(minion_id, grains={"roles": [role], "site": {"dc": "ams"}})
-        for minion_id in IDS:
-            events.wait_for(f"salt/minion/{minion_id}/start", 30)
-        events.close()
-        yield tb
+def testbed_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return {
+        "dialect": request.param,
+        "master_options": {"auto_accept": True},
+        "minion_options": {"heartbeat_interval": 1},
+    }
+
+
+@pytest.fixture(scope="module")
+def bed(module_testbed: LocalTestbed) -> LocalTestbed:
+    """The module's testbed (one per dialect) with ``IDS`` started, grains set."""
+    tb = module_testbed
+    events = tb.listener()
+    events.subscribe("salt/minion/")
+    for minion_id in IDS:
+        role = "db" if minion_id.startswith("db") else "web"
+        tb.add_minion(minion_id, grains={"roles": [role], "site": {"dc": "ams"}})
+    for minion_id in IDS:
+        events.wait_for(f"salt/minion/{minion_id}/start", 30)
+    events.close()
+    return tb
 
 
 def _job_events(events: EventClient) -> list[Event]:

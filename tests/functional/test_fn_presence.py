@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from saltsim.client import EventClient
+from saltsim.deadline import Deadline
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.testbed.local import LocalTestbed
@@ -17,32 +18,35 @@ pytestmark = pytest.mark.functional
 IDS = ("p1", "p2", "p3")
 
 
-@pytest.fixture
-def bed() -> Iterator[LocalTestbed]:
+@pytest.fixture(scope="module")
+def testbed_options() -> dict[str, Any]:
     options = {
         "auto_accept": True,
         "presence_events": True,
         "loop_interval": 0.5,
         "heartbeat_timeout": 2.0,
     }
-    with LocalTestbed(master_options=options, minion_options={"heartbeat_interval": 0.3}) as tb:
-        events = tb.listener()
-        events.subscribe("salt/minion/")
-        for minion_id in IDS:
-            tb.add_minion(minion_id)
-        _until(
-            events, lambda e: e.tag == "salt/presence/present" and e.data["present"] == sorted(IDS)
-        )
-        events.close()
-        yield tb
+    return {"master_options": options, "minion_options": {"heartbeat_interval": 0.3}}
+
+
+@pytest.fixture
+def bed(testbed: LocalTestbed) -> LocalTestbed:
+    """A testbed of the test's own with ``IDS`` present."""
+    events = testbed.listener()
+    events.subscribe("salt/minion/")
+    for minion_id in IDS:
+        testbed.add_minion(minion_id)
+    _until(events, lambda e: e.tag == "salt/presence/present" and e.data["present"] == sorted(IDS))
+    events.close()
+    return testbed
 
 
 def _until(events: EventClient, ok: Callable[[Event], bool], timeout: float = 20) -> Event:
     """The first event ``ok`` accepts, within one deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
     seen: list[str] = []
-    while (remaining := deadline - time.monotonic()) > 0:
-        event = events.next_event(remaining)
+    while not deadline.expired:
+        event = events.next_event(deadline.remaining())
         if event is None:
             break
         if ok(event):
