@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv check docs lint typecheck test test-deps test-unit test-functional test-docker bench-bus \
+.PHONY: help venv check docs lint typecheck test quick test-deps test-unit test-functional test-docker bench-bus \
         bench-minions bench-containers bench-churn fuzz-churn scenario-presence scenarios demo images images-if-engine \
         clean images-salt images-salt-if-engine scenarios-salt diff-all test-salt salt-goldens
 
@@ -46,6 +46,10 @@ test-deps: ## curl and chromium for the API tests (Debian packages)
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+quick: $(INSTALLED) ## unit and functional tests without the slow campaigns, docker or real Salt (2 workers)
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not docker and not salt and not hostile and not slow" \
+	  tests/unit tests/functional
 
 test-unit: $(INSTALLED) ## only the pure unit tests
 	$(PY) -m pytest tests/unit

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,14 @@ def testbed_options() -> dict[str, Any]:
     return {"master_options": {"bus_remote": "curve"}}
 
 
+@pytest.fixture
+def runtime_dir() -> Iterator[Path]:
+    """A short private base for ``XDG_RUNTIME_DIR``: an ipc:// path must stay under 108
+    bytes, which one under pytest's tmp_path may not (under xdist it is longer still)."""
+    with tempfile.TemporaryDirectory(prefix="saltsim-xdg-") as path:
+        yield Path(path)
+
+
 def _sub(ctx: zmq.Context[Any], address: str, curve: CurveClient | None) -> zmq.Socket[Any]:
     sock: zmq.Socket[Any] = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
@@ -48,16 +58,19 @@ def _drain(sock: zmq.Socket[Any], wait_ms: int) -> list[bytes]:
 
 
 def test_default_bus_is_ipc_in_a_private_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Defaults everywhere: the bus and a client meet on Salt's socket names in the
     per-user base's sock_dir, made 0700; nothing listens on TCP."""
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
     with EventBus() as bus, EventClient() as client:
-        sock_dir = tmp_path / "saltsim" / "master" / "sock"
+        sock_dir = runtime_dir / "saltsim" / "master" / "sock"
         assert bus.pub_address == f"ipc://{sock_dir}/master_event_pub.ipc"
         assert bus.pull_address == f"ipc://{sock_dir}/master_event_pull.ipc"
-        assert (sock_dir.stat().st_mode & 0o777, (tmp_path / "saltsim").stat().st_mode & 0o777) == (
+        assert (
+            sock_dir.stat().st_mode & 0o777,
+            (runtime_dir / "saltsim").stat().st_mode & 0o777,
+        ) == (
             0o700,
             0o700,
         )
@@ -140,12 +153,12 @@ def test_minion_default_pki_is_private(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_a_second_bus_does_not_take_over_a_served_socket(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """libzmq replaces an ipc:// socket file silently: a second bus on the same sock_dir
     used to cut the running one off from every listener. Now it is refused; a stale file
     (nothing serving it) is still taken over."""
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir))
     with EventBus() as bus, EventClient() as client:
         client.wait_ready(10)
         with pytest.raises(ConfigError, match="served by another bus"), EventBus():

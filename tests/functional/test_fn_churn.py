@@ -16,7 +16,7 @@ from saltsim.scenario import load_scenario
 from saltsim.scenario.runner import ScenarioRunner
 from saltsim.testbed.local import LocalTestbed
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.slow]  # campaigns: not in make quick
 
 # Seeds fix Hypothesis' choices, so each test runs the same steps every time.
 HEALTHY_SEED = 5
