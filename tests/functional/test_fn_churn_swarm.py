@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from saltsim_minion.config import MinionConfig
@@ -53,10 +54,17 @@ def _none_present_after(events: EventClient, ids: list[str]) -> list[str]:
     return sorted(set(ids) & set(present))
 
 
-def test_each_cycle_signs_in_starts_up_and_says_goodbye(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def testbed_options() -> dict[str, Any]:
+    return {"master_options": MASTER}
+
+
+def test_each_cycle_signs_in_starts_up_and_says_goodbye(
+    testbed: LocalTestbed, tmp_path: Path
+) -> None:
     ids = swarm_ids("churn", 3)
-    with LocalTestbed(master_options=MASTER) as bed, bed.listener() as events:
-        template = MinionConfig(master="127.0.0.1", master_port=bed.ports["ret_port"])
+    with testbed.listener() as events:
+        template = MinionConfig(master="127.0.0.1", master_port=testbed.ports["ret_port"])
         swarm = ChurningSwarm(template, ids, tmp_path / "keys", cycles=7, seconds=60)
         stats = asyncio.run(swarm.run())  # bounded by the cycle count (and the deadline)
         seen = events.collect()
@@ -76,10 +84,12 @@ def test_each_cycle_signs_in_starts_up_and_says_goodbye(tmp_path: Path) -> None:
     assert lost == 0
 
 
-def test_the_command_line_reports_ready_then_what_it_churned(tmp_path: Path) -> None:
-    with LocalTestbed(master_options=MASTER) as bed, bed.listener() as events:
+def test_the_command_line_reports_ready_then_what_it_churned(
+    testbed: LocalTestbed, tmp_path: Path
+) -> None:
+    with testbed.listener() as events:
         argv = [sys.executable, "-m", "saltsim_minion.reconnect_swarm", "--master", "127.0.0.1"]
-        argv += ["--master-port", str(bed.ports["ret_port"]), "--count", "2", "--prefix", "cli"]
+        argv += ["--master-port", str(testbed.ports["ret_port"]), "--count", "2", "--prefix", "cli"]
         argv += ["--keys-dir", str(tmp_path / "keys"), "--cycles", "3", "--seconds", "60"]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
         seen = events.collect()

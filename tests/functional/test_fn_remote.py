@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from saltsim.remote import RemoteEventClient
-from saltsim.testbed.local import LocalTestbed, free_ports
+from saltsim.testbed.local import LocalTestbed
 
 API = Path(__file__).parents[2] / "master" / "saltsim_master" / "api"
 
@@ -24,25 +25,25 @@ pytestmark = [
 USERS = {"saltdev": "saltdev"}
 
 
-def test_remote_listener_over_the_masters_api() -> None:
+@pytest.fixture(scope="module")
+def testbed_options() -> dict[str, Any]:
+    return {"master_options": {"auto_accept": True, "api_users": USERS}}
+
+
+def test_remote_listener_over_the_masters_api(testbed: LocalTestbed) -> None:
     """Log in, arm through the bus PULL port, see a minion start and its own event, in
     order and without loss, exactly as a local listener would."""
-    (api_port,) = free_ports(1)
-    options = {"auto_accept": True, "api_port": api_port, "api_users": USERS}
-    with (
-        LocalTestbed(master_options=options) as bed,
-        RemoteEventClient(
-            f"https://127.0.0.1:{api_port}",
-            username="saltdev",
-            password="saltdev",
-            verify=False,  # the master's certificate is self-signed
-            pull_address=bed.bus_pull,
-        ) as client,
-    ):
+    with RemoteEventClient(
+        f"https://127.0.0.1:{testbed.ports['api_port']}",
+        username="saltdev",
+        password="saltdev",
+        verify=False,  # the master's certificate is self-signed
+        pull_address=testbed.bus_pull,
+    ) as client:
         client.wait_ready(30)
-        bed.add_minion("api1")
+        testbed.add_minion("api1")
         assert client.wait_for("salt/minion/api1/start", 30).data["id"] == "api1"
-        pki = bed.workdir / "minions" / "api1" / "pki"
+        pki = testbed.workdir / "minions" / "api1" / "pki"
         sent = subprocess.run(
             [sys.executable, "-m", "saltsim", "event", "send", "--minion", str(pki), "t/x", "a=1"],
             capture_output=True,

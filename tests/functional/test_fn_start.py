@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -13,14 +14,16 @@ pytestmark = pytest.mark.functional
 START_KEYS = {"id", "cmd", "pretag", "data", "tag", "ts"}
 
 
-@pytest.mark.parametrize("dialect", ["3008", "3006"])
-def test_start_sequence_in_order(dialect: str) -> None:
-    with (
-        LocalTestbed(dialect=dialect, master_options={"auto_accept": True}) as bed,
-        bed.listener() as events,
-    ):
+@pytest.fixture(scope="module", params=["3008", "3006"])
+def testbed_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return {"dialect": request.param, "master_options": {"auto_accept": True}}
+
+
+def test_start_sequence_in_order(testbed: LocalTestbed) -> None:
+    dialect = testbed.dialect
+    with testbed.listener() as events:
         events.subscribe("")
-        bed.add_minion("s1")
+        testbed.add_minion("s1")
         start_event = events.wait_for("salt/minion/s1/start", 20)
         later = [*events.collect(), start_event]
         seen = sorted(
