@@ -4,7 +4,8 @@ A test marked ``docker`` gets containers (and skips when no engine answers), any
 test local processes. ``testbed`` is one testbed per test; ``module_testbed`` one per
 module, for tests that share a master. Both take ``testbed_options`` (module scope):
 override it in a module to change the options, or parametrise it there (``params=``)
-to run the module once per set of options.
+to run the module once per set of options. A test whose testbed needs options of its
+own says so with ``@pytest.mark.testbed_options(**options)`` (``testbed`` only).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ REQUIRE_DOCKER_ENV = "SALTSIM_REQUIRE_DOCKER"
 MARKERS = (
     "docker: needs a Docker engine (saltsim's testbed and scenario fixtures use containers)",
     "functional: real processes on 127.0.0.1 (saltsim's local backend)",
+    "testbed_options(**options): this test's testbed options, in place of the fixture's",
 )
 
 
@@ -127,8 +129,11 @@ def _started(request: pytest.FixtureRequest, options: dict[str, Any]) -> Iterato
 @pytest.fixture
 def testbed(request: pytest.FixtureRequest, testbed_options: dict[str, Any]) -> Iterator[Testbed]:
     """A started testbed of its own for each test: containers for tests marked ``docker``,
-    else local processes. No minions yet: ``testbed.add_minion(id)``."""
-    with _started(request, testbed_options) as bed:
+    else local processes. No minions yet: ``testbed.add_minion(id)``. The options are
+    the test's ``testbed_options`` marker's when it has one."""
+    marker = request.node.get_closest_marker("testbed_options")
+    options = testbed_options if marker is None else marker.kwargs
+    with _started(request, options) as bed:
         yield bed
 
 

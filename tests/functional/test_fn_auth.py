@@ -71,40 +71,42 @@ def test_same_id_with_another_key_is_denied(testbed: LocalTestbed) -> None:
     assert keys["accepted"] == ["twin"] and keys["denied"] == ["twin"]
 
 
-def test_auto_accept_fires_no_key_event_and_full_refuses_beyond_max() -> None:
-    with LocalTestbed(
-        master_options={"auto_accept": True, "max_minions": 1}, minion_options=FAST_MINION
-    ) as bed:
-        events = bed.listener()
-        events.subscribe("salt/key")
-        # As Salt 3008: full only once more than max_minions are connected, so with a
-        # limit of 1 a second minion still gets in and the third is refused.
-        bed.add_minion("one")
-        events.wait_for("salt/minion/one/start", 20)
-        bed.add_minion("two")
-        events.wait_for("salt/minion/two/start", 20)
-        bed.add_minion("three")
-        full = _auth(events, "three", "full")
-        assert full["result"] is False
-        _auth(events, "three", "full")  # a full master is retried, not given up on
-        assert [e.tag for e in events.collect() if e.tag == "salt/key"] == []
+@pytest.mark.testbed_options(
+    master_options={"auto_accept": True, "max_minions": 1}, minion_options=FAST_MINION
+)
+def test_auto_accept_fires_no_key_event_and_full_refuses_beyond_max(
+    testbed: LocalTestbed,
+) -> None:
+    events = testbed.listener()
+    events.subscribe("salt/key")
+    # As Salt 3008: full only once more than max_minions are connected, so with a
+    # limit of 1 a second minion still gets in and the third is refused.
+    testbed.add_minion("one")
+    events.wait_for("salt/minion/one/start", 20)
+    testbed.add_minion("two")
+    events.wait_for("salt/minion/two/start", 20)
+    testbed.add_minion("three")
+    full = _auth(events, "three", "full")
+    assert full["result"] is False
+    _auth(events, "three", "full")  # a full master is retried, not given up on
+    assert [e.tag for e in events.collect() if e.tag == "salt/key"] == []
 
 
-def test_3006_reject_has_no_act() -> None:
-    with LocalTestbed(dialect="3006", minion_options=FAST_MINION) as bed:
-        events = bed.listener()
-        bed.add_minion("old")
-        events.wait_for("salt/auth", 20)
-        with bed.client() as client:
-            client.key("reject", "old")
-        assert events.wait_for("salt/key", 20).data == {
-            "result": True,
-            "act": "reject",
-            "id": "old",
-        }
-        while True:
-            event = events.wait_for("salt/auth", 20)
-            if event.data["result"] is False:
-                break
-        assert set(event.data) == {"result", "id", "pub"}
-        assert event.stamp is not None and not event.stamp.endswith("+00:00")
+@pytest.mark.testbed_options(dialect="3006", minion_options=FAST_MINION)
+def test_3006_reject_has_no_act(testbed: LocalTestbed) -> None:
+    events = testbed.listener()
+    testbed.add_minion("old")
+    events.wait_for("salt/auth", 20)
+    with testbed.client() as client:
+        client.key("reject", "old")
+    assert events.wait_for("salt/key", 20).data == {
+        "result": True,
+        "act": "reject",
+        "id": "old",
+    }
+    while True:
+        event = events.wait_for("salt/auth", 20)
+        if event.data["result"] is False:
+            break
+    assert set(event.data) == {"result", "id", "pub"}
+    assert event.stamp is not None and not event.stamp.endswith("+00:00")

@@ -78,12 +78,13 @@ def test_default_bus_is_ipc_in_a_private_dir(
         assert client.pub_address == bus.pub_address
 
 
-def test_local_master_bus_has_no_tcp_port() -> None:
-    with LocalTestbed() as bed, bed.listener() as events:
-        assert bed.bus_pub.startswith("ipc://") and bed.bus_curve is None
-        assert Path(bed.bus_pub[len("ipc://") :]).parent.stat().st_mode & 0o777 == 0o700
+@pytest.mark.testbed_options()  # the defaults everywhere
+def test_local_master_bus_has_no_tcp_port(testbed: LocalTestbed) -> None:
+    with testbed.listener() as events:
+        assert testbed.bus_pub.startswith("ipc://") and testbed.bus_curve is None
+        assert Path(testbed.bus_pub[len("ipc://") :]).parent.stat().st_mode & 0o777 == 0o700
         with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", bed.ports["bus_pub_port"]), timeout=5)
+            socket.create_connection(("127.0.0.1", testbed.ports["bus_pub_port"]), timeout=5)
         assert events.fire_event({}, "test/local") and events.wait_for("test/local", DEADLINE)
 
 
@@ -130,11 +131,12 @@ def test_listener_with_the_testbeds_keys_reads_and_fires(module_testbed: LocalTe
         assert recorder.wait_for("test/curve", DEADLINE).data == {"n": 1}
 
 
-def test_plain_remote_bus_is_an_explicit_loud_opt_in() -> None:
-    with LocalTestbed(master_options={"bus_remote": "plain"}) as bed, bed.listener() as events:
-        assert bed.bus_curve is None and bed.bus_pub.startswith("tcp://")
+@pytest.mark.testbed_options(master_options={"bus_remote": "plain"})
+def test_plain_remote_bus_is_an_explicit_loud_opt_in(testbed: LocalTestbed) -> None:
+    with testbed.listener() as events:
+        assert testbed.bus_curve is None and testbed.bus_pub.startswith("tcp://")
         assert events.fire_event({}, "test/plain") and events.wait_for("test/plain", DEADLINE)
-        assert "WITHOUT CURVE" in bed.logs("master")
+        assert "WITHOUT CURVE" in testbed.logs("master")
 
 
 def test_minion_default_pki_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

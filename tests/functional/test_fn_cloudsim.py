@@ -167,32 +167,32 @@ def test_create_run_deploy_sign_in_destroy(testbed: LocalTestbed) -> None:
         assert listed == [made["id"], second["id"]]
 
 
-def test_a_deployed_key_pair_is_the_minions_and_can_be_pre_accepted() -> None:
+@pytest.mark.testbed_options(master_options={**MASTER, "auto_accept": False})
+def test_a_deployed_key_pair_is_the_minions_and_can_be_pre_accepted(testbed: LocalTestbed) -> None:
     pair = KeyPair.generate()
     pem = pair.private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.TraditionalOpenSSL,
         serialization.NoEncryption(),
     ).decode()
-    with LocalTestbed(master_options={**MASTER, "auto_accept": False}) as bed:
-        accepted = Path(bed.master_options["pki_dir"]) / "minions"
-        accepted.mkdir(parents=True, exist_ok=True)
-        (accepted / "vm2").write_text(pair.public_pem)  # as a profile that pre-accepts
-        with (
-            Recorder(bed.bus_pub, bed.bus_pull) as recorder,
-            httpx.Client(base_url=bed.start_cloud(**FAST), timeout=30) as api,
-        ):
-            made = _create(api, "vm2")
-            _state(api, made["id"], "running")
-            body = _deploy_body(bed, "vm2", pem=pem, pub=pair.public_pem)
-            reply = api.post(f"/v1/instances/{made['id']}/deploy", json=body)
-            assert reply.status_code == 200, reply.text
-            recorder.wait_for("salt/minion/vm2/start", 30)
-            auth = [e.data["act"] for e in recorder.events if e.tag == "salt/auth"]
-            assert auth and set(auth) == {"accept"}
-            pki = bed.workdir / "cloud" / made["id"] / "pki"
-            assert (pki / "minion.pub").read_text() == pair.public_pem
-            assert (pki / "minion.pem").stat().st_mode & 0o777 == 0o600
+    accepted = Path(testbed.master_options["pki_dir"]) / "minions"
+    accepted.mkdir(parents=True, exist_ok=True)
+    (accepted / "vm2").write_text(pair.public_pem)  # as a profile that pre-accepts
+    with (
+        Recorder(testbed.bus_pub, testbed.bus_pull) as recorder,
+        httpx.Client(base_url=testbed.start_cloud(**FAST), timeout=30) as api,
+    ):
+        made = _create(api, "vm2")
+        _state(api, made["id"], "running")
+        body = _deploy_body(testbed, "vm2", pem=pem, pub=pair.public_pem)
+        reply = api.post(f"/v1/instances/{made['id']}/deploy", json=body)
+        assert reply.status_code == 200, reply.text
+        recorder.wait_for("salt/minion/vm2/start", 30)
+        auth = [e.data["act"] for e in recorder.events if e.tag == "salt/auth"]
+        assert auth and set(auth) == {"accept"}
+        pki = testbed.workdir / "cloud" / made["id"] / "pki"
+        assert (pki / "minion.pub").read_text() == pair.public_pem
+        assert (pki / "minion.pem").stat().st_mode & 0o777 == 0o600
 
 
 def test_closing_the_testbed_stops_the_instances_minions(testbed: LocalTestbed) -> None:

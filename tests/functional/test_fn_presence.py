@@ -76,17 +76,15 @@ def test_minion_that_goes_away_is_lost_then_new_again(bed: LocalTestbed, how: st
         assert events.lost == 0
 
 
-def test_key_delete_loses_minion_rotates_and_others_reauthenticate() -> None:
-    options = {"presence_events": True, "loop_interval": 0.5, "heartbeat_timeout": 2.0}
-    minion = {"heartbeat_interval": 0.3, "acceptance_wait_time": 0.3}
-    with (
-        LocalTestbed(master_options=options, minion_options=minion) as bed,
-        bed.listener() as events,
-        bed.client() as client,
-    ):
+@pytest.mark.testbed_options(
+    master_options={"presence_events": True, "loop_interval": 0.5, "heartbeat_timeout": 2.0},
+    minion_options={"heartbeat_interval": 0.3, "acceptance_wait_time": 0.3},
+)
+def test_key_delete_loses_minion_rotates_and_others_reauthenticate(testbed: LocalTestbed) -> None:
+    with testbed.listener() as events, testbed.client() as client:
         events.subscribe("salt/")
         for minion_id in IDS:
-            bed.add_minion(minion_id)
+            testbed.add_minion(minion_id)
         for minion_id in IDS:
             _until(
                 events,

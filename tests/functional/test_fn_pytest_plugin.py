@@ -1,8 +1,8 @@
 """The pytest plugin's testbed fixtures as a user's project meets them, through
 ``pytester``: ``testbed`` and ``recorder`` with the default options, ``testbed_options``
-overridden and parametrised, ``module_testbed`` shared by a module, and ``scenario``
-running a file. Local processes only (docker: tests/unit/test_pytest_plugin.py fakes the
-engine away; tests/docker drives the containers)."""
+overridden and parametrised, a test's own options by marker, ``module_testbed`` shared
+by a module, and ``scenario`` running a file. Local processes only (docker:
+tests/unit/test_pytest_plugin.py fakes the engine away; tests/docker drives containers)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,28 @@ def test_options_overridden_and_parametrised_and_one_module_testbed(
             "*test_second?3006? PASSED*",
         ]
     )
+
+
+def test_a_marker_gives_one_test_options_of_its_own(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def testbed_options():
+            return {"master_options": {"auto_accept": True}}
+
+        @pytest.mark.testbed_options(dialect="3006", master_options={"max_minions": 1})
+        def test_marked(testbed):
+            assert testbed.dialect == "3006"
+            assert testbed.master_options["max_minions"] == 1
+            assert "auto_accept" not in testbed.master_options
+
+        def test_unmarked(testbed):
+            assert testbed.dialect == "3008" and testbed.master_options["auto_accept"] is True
+        """
+    )
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=2)
 
 
 SCENARIO = """

@@ -39,7 +39,9 @@ def test_the_plugin_registers_its_markers_so_strict_projects_may_use_them(
     result = pytester.runpytest("--strict-markers")
     result.assert_outcomes(passed=2)
     listed = pytester.runpytest("--markers")
-    listed.stdout.fnmatch_lines(["@pytest.mark.docker: *", "@pytest.mark.functional: *"])
+    listed.stdout.fnmatch_lines(
+        ["@pytest.mark.docker: *", "@pytest.mark.functional: *", "@pytest.mark.testbed_options*"]
+    )
 
 
 def test_an_unknown_marker_is_still_refused_under_strict_markers(
