@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
@@ -35,10 +36,10 @@ def api_options(**master_options: Any) -> dict[str, Any]:
     return {"master_options": options, "minion_options": MINION}
 
 
-def api_bed(**master_options: Any) -> LocalTestbed:
-    """A local testbed (not started) whose API knows ``USER``, for a test that needs
-    master options of its own (the modules' shared one is ``module_testbed``)."""
-    return LocalTestbed(**api_options(**master_options))
+def api_testbed(**master_options: Any) -> pytest.MarkDecorator:
+    """``@api_testbed(...)``: this test's ``testbed`` has these master options, its API
+    knowing ``USER``."""
+    return pytest.mark.testbed_options.with_args(**api_options(**master_options))
 
 
 def base_url(bed: LocalTestbed) -> str:

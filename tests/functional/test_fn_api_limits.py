@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import CREDENTIALS, api_bed, api_options, http, login
+from api_support import CREDENTIALS, api_options, api_testbed, http, login
 
 from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
@@ -137,26 +137,30 @@ def closed_within(socks: list[socket.socket], deadline: Deadline) -> list[socket
     return gone
 
 
-def test_idle_connections_are_capped_and_closed_while_minions_sign_in() -> None:
-    options = {"api_max_connections": CAP, "api_header_timeout": 2.0, "api_idle_timeout": 2.0}
+@api_testbed(
+    auto_accept=True, api_max_connections=CAP, api_header_timeout=2.0, api_idle_timeout=2.0
+)
+def test_idle_connections_are_capped_and_closed_while_minions_sign_in(
+    testbed: LocalTestbed,
+) -> None:
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    with api_bed(auto_accept=True, **options) as bed, bed.listener() as events:
+    with testbed.listener() as events:
         events.subscribe("salt/minion/")
-        address = ("127.0.0.1", bed.ports["api_port"])
+        address = ("127.0.0.1", testbed.ports["api_port"])
         # 10 finish the TLS handshake and never send a request; 30 never even handshake
         tls = [context.wrap_socket(socket.create_connection(address)) for _ in range(10)]
         raw = [socket.create_connection(address) for _ in range(30)]
         try:
             # while all slots are held, a new minion still signs in
-            bed.add_minion("late")
+            testbed.add_minion("late")
             events.wait_for("salt/minion/late/start", 30)
             gone = closed_within(tls + raw, Deadline(30))
         finally:
             for sock in tls + raw:
                 sock.close()
         assert len(gone) == 40, f"{40 - len(gone)} idle connections were never closed"
-        with http(bed) as client:
+        with http(testbed) as client:
             client.headers["X-Auth-Token"] = login(client)
             counts = client.get("/stats").json()["api"]["connections"]
         print(f"connections after 40 idle ones against a cap of {CAP}: {counts}")
@@ -164,28 +168,32 @@ def test_idle_connections_are_capped_and_closed_while_minions_sign_in() -> None:
         assert counts["header_timeouts"] == 10 and counts["handshake_failures"] == 10
 
 
-def test_a_keep_alive_connection_is_closed_after_it_idles() -> None:
-    with api_bed(api_ssl=False, api_idle_timeout=1.0) as bed:
-        sock = socket.create_connection(("127.0.0.1", bed.ports["api_port"]))
-        try:
-            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            first = sock.recv(65536)
-            assert first.startswith(b"HTTP/1.1 200"), first
-            assert closed_within([sock], Deadline(30)) == [sock]
-        finally:
-            sock.close()
+@api_testbed(api_ssl=False, api_idle_timeout=1.0)
+def test_a_keep_alive_connection_is_closed_after_it_idles(testbed: LocalTestbed) -> None:
+    sock = socket.create_connection(("127.0.0.1", testbed.ports["api_port"]))
+    try:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200"), first
+        assert closed_within([sock], Deadline(30)) == [sock]
+    finally:
+        sock.close()
 
 
-def test_descriptor_exhaustion_is_logged_once_and_the_master_recovers() -> None:
+@pytest.mark.testbed_options(
+    **api_options(
+        api_ssl=False, api_max_connections=1000, api_header_timeout=2.0, auto_accept=True
+    ),
+    master_command=["prlimit", "--nofile=128:128", sys.executable, "-m", "saltsim_master"],
+)
+def test_descriptor_exhaustion_is_logged_once_and_the_master_recovers(
+    testbed: LocalTestbed,
+) -> None:
     """A master with 128 descriptors and a cap above that: accept() fails with EMFILE.
     Old code logged a traceback per attempt (~277k in 80 s); now a warning a minute."""
-    limited = ["prlimit", "--nofile=128:128", sys.executable, "-m", "saltsim_master"]
-    options = {"api_max_connections": 1000, "api_header_timeout": 2.0, "auto_accept": True}
-    bed = api_bed(api_ssl=False, **options)
-    bed.master_command = limited
-    with bed, bed.listener() as events:
+    with testbed.listener() as events:
         events.subscribe("salt/minion/")
-        address = ("127.0.0.1", bed.ports["api_port"])
+        address = ("127.0.0.1", testbed.ports["api_port"])
         socks = []
         for _ in range(200):
             sock = socket.socket()
@@ -198,12 +206,12 @@ def test_descriptor_exhaustion_is_logged_once_and_the_master_recovers() -> None:
         finally:
             for sock in socks:
                 sock.close()
-        bed.add_minion("after")
+        testbed.add_minion("after")
         events.wait_for("salt/minion/after/start", 30)
-        with http(bed) as client:
+        with http(testbed) as client:
             client.headers["X-Auth-Token"] = login(client)
             counts = client.get("/stats").json()["api"]["connections"]
-        log = bed.logs("master")
+        log = testbed.logs("master")
     print(f"after 200 connections against 128 descriptors: {counts}")
     assert counts["accept_errors"] >= 1
     assert log.count("accept() failed") == 1, log[-3000:]
@@ -219,19 +227,19 @@ def test_post_minions_runs_every_chunk_as_local(bed: LocalTestbed) -> None:
     refusal(reply, 400, "needs tgt")
 
 
-def test_a_body_that_never_arrives_is_a_408() -> None:
-    with api_bed(api_ssl=False, api_body_timeout=1.0) as bed:
-        sock = socket.create_connection(("127.0.0.1", bed.ports["api_port"]))
-        try:
-            sock.sendall(
-                b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 100\r\n\r\n{"
-            )
-            sock.settimeout(30)
-            head = b""
-            while not head.endswith(b"}") and (chunk := sock.recv(65536)):
-                head += chunk  # the status line, headers and the JSON error
-        finally:
-            sock.close()
+@api_testbed(api_ssl=False, api_body_timeout=1.0)
+def test_a_body_that_never_arrives_is_a_408(testbed: LocalTestbed) -> None:
+    sock = socket.create_connection(("127.0.0.1", testbed.ports["api_port"]))
+    try:
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        sock.settimeout(30)
+        head = b""
+        while not head.endswith(b"}") and (chunk := sock.recv(65536)):
+            head += chunk  # the status line, headers and the JSON error
+    finally:
+        sock.close()
     assert head.startswith(b"HTTP/1.1 408"), head
     assert b"api_body_timeout" in head
