@@ -211,7 +211,7 @@ def test_closing_the_testbed_stops_the_instances_minions(testbed: LocalTestbed) 
 
 
 def test_a_broken_start_names_the_option(tmp_path: Path) -> None:
-    bed = LocalTestbed(tmp_path, start_timeout=15)
+    bed = LocalTestbed(tmp_path, start_timeout=15)  # never started: cloud-sim alone, failing
     try:
         with pytest.raises(TestbedError, match="provision_delay"):
             bed.start_cloud(provision_delay=-1)

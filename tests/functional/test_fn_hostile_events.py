@@ -183,7 +183,7 @@ def test_an_invalid_pcre_target_is_refused_at_once(module_testbed: LocalTestbed)
 
 
 def test_bad_grains_cache_files_cost_their_entry_not_the_start() -> None:
-    bed = LocalTestbed(master_options={"auto_accept": True})
+    bed = LocalTestbed(master_options={"auto_accept": True})  # cache files before the start
     grains = bed.workdir / "master" / "cache" / "grains"
     grains.mkdir(parents=True)
     (grains / "empty.json").write_text("")  # the old JSON cache, as a crash left it

@@ -235,6 +235,7 @@ def test_minion_event_send_fires_master_reserved_tags_as_salt_does(bed: LocalTes
 
 
 def test_reserved_minion_tags_refused_with_the_option() -> None:
+    # its own testbed: the plugin's would repeat it for each dialect of the module's options
     with LocalTestbed(
         master_options={"auto_accept": True, "refuse_reserved_minion_tags": True}
     ) as bed:
