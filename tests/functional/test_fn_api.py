@@ -38,8 +38,9 @@ def bed(module_testbed: LocalTestbed) -> LocalTestbed:
         for minion_id in IDS:
             tb.add_minion(minion_id, grains={"roles": ["web"]})
         pending: set[str] = set()
+        deadline = Deadline(30)
         while pending != set(IDS):  # each pends (and retries) until accepted
-            pending.add(events.wait_for("salt/auth", 30).data["id"])
+            pending.add(events.wait_for("salt/auth", deadline.remaining()).data["id"])
         client.key("accept", "web*")
         for minion_id in IDS:
             events.wait_for(f"salt/minion/{minion_id}/start", 30)

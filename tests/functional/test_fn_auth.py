@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from saltsim.client import EventClient
+from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
 
 pytestmark = pytest.mark.functional
@@ -20,8 +21,9 @@ def testbed_options() -> dict[str, Any]:
 
 
 def _auth(events: EventClient, minion_id: str, act: str) -> dict[str, object]:
+    deadline = Deadline(20)
     while True:
-        event = events.wait_for("salt/auth", 20)
+        event = events.wait_for("salt/auth", deadline.remaining())
         if event.data["id"] == minion_id and event.data.get("act") == act:
             return event.data
 
@@ -104,8 +106,9 @@ def test_3006_reject_has_no_act(testbed: LocalTestbed) -> None:
         "act": "reject",
         "id": "old",
     }
+    deadline = Deadline(20)
     while True:
-        event = events.wait_for("salt/auth", 20)
+        event = events.wait_for("salt/auth", deadline.remaining())
         if event.data["result"] is False:
             break
     assert set(event.data) == {"result", "id", "pub"}

@@ -16,6 +16,7 @@ import zmq
 from saltsim.bus import BUS_START_TAG
 from saltsim.busprocess import BusProcess
 from saltsim.client import EventClient
+from saltsim.deadline import Deadline
 from saltsim.testbed.local import free_ports
 from saltsim.wire import pack_frame
 
@@ -150,7 +151,8 @@ def test_stalled_subscriber_costs_bounded_memory_and_sees_its_loss() -> None:
             for n in range(start, start + burst):
                 healthy.fire_event({**payload, "n": n}, "test/flood")
             # the healthy listener keeps up (arm, act, wait): the last of the burst arrives
-            while healthy.wait_for("test/flood", 30).data["n"] != start + burst - 1:
+            deadline, last = Deadline(30), start + burst - 1
+            while healthy.wait_for("test/flood", deadline.remaining()).data["n"] != last:
                 pass
         grown_mib = (rss_kib(bus.pid) - before) / 1024
         assert healthy.lost == 0
@@ -178,7 +180,8 @@ def test_restarted_bus_is_told_apart_from_loss() -> None:
             listener.wait_ready(20)
             for n in range(500):  # the old incarnation ends far ahead of the new one
                 listener.fire_event({"n": n}, "test/before")
-            while listener.wait_for("test/before", 20).data["n"] != 499:
+            deadline = Deadline(20)
+            while listener.wait_for("test/before", deadline.remaining()).data["n"] != 499:
                 pass
         lost_before = listener.lost
         with BusProcess(pull, pub):
