@@ -8,11 +8,12 @@ import sys
 from typing import Any
 
 from saltsim.cli.arguments import parse_args
+from saltsim.cli.credentials import client_token
 from saltsim.cli.output import render
 from saltsim.cli.state_event import state_event
 from saltsim.cli.target import add_target_options, bus_target, connectable, default_client_key
 from saltsim.logsetup import add_log_option
-from saltsim.masterclient import MasterClient, read_token
+from saltsim.masterclient import MasterClient
 
 __all__ = ["add_master_commands"]
 
@@ -23,11 +24,12 @@ def _client(args: argparse.Namespace) -> MasterClient:
     from saltsim.config import load_config
 
     cfg = load_config(MasterConfig, args.config)
-    host = args.master or connectable(cfg.interface)
     target = bus_target(args)
+    named = "" if args.config else target.master  # --master or SALTSIM_MASTER
+    host = args.master or named or connectable(cfg.interface)
     return MasterClient(
         f"tcp://{host}:{cfg.ret_port}",
-        read_token(cfg.pki_dir),
+        client_token(cfg.pki_dir, named, cfg.ret_port),
         bus_pub=target.pub,
         bus_pull=target.pull,
         bus_curve=target.curve,

@@ -6,7 +6,8 @@ directory): ``-c master.yaml`` names it, and without any option the environment 
 default master's. A tool on another machine (the host of a docker stack) names the master
 with ``--master HOST`` (or ``SALTSIM_MASTER``) and reaches its bus over TCP, which the
 master serves only with ``bus_remote``: with CURVE (the default in compose) the tool needs
-the master's bus public key (``SALTSIM_BUS_SERVER_KEY``, from the master's ``pki/bus.pub``)
+the master's bus public key (``SALTSIM_BUS_SERVER_KEY``, else the master's ``pki/bus.pub``
+read in the container that publishes the bus port: ``saltsim.cli.credentials``)
 and a key pair of its own, kept in ``SALTSIM_BUS_CLIENT_KEY`` (default
 ``<per-user base>/bus-client.key``, made on first use; ``saltsim key --gen-bus-key`` prints
 its public half, which the master lists in ``bus_curve_clients``).
@@ -21,6 +22,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from saltsim.cli.credentials import container_secret
 from saltsim.config import ENV_PREFIX, bus_ipc_addresses, default_sock_dir, load_config
 from saltsim.curve import CurveClient
 from saltsim.private import default_base
@@ -152,10 +154,13 @@ def bus_target(args: argparse.Namespace, env: Mapping[str, str] | None = None) -
             sock_dir=_local_sock_dir(environ),
         )
     if target.master and not target.bus_server_key:
+        found, why = container_secret(target.master, target.bus_pub_port, "bus.pub")
+        if found is not None:
+            return dataclasses.replace(target, bus_server_key=found.decode().strip())
         log.warning(
-            "no SALTSIM_BUS_SERVER_KEY: reaching %s's bus without CURVE, which only a master "
-            "with bus_remote: plain lets in (compose's master wants keys: see the header of "
-            "docker-compose.yml)",
+            "no SALTSIM_BUS_SERVER_KEY, and %s: reaching %s's bus without CURVE, which only "
+            "a master with bus_remote: plain lets in",
+            why,
             target.master,
         )
     return target
