@@ -4,13 +4,15 @@ publishes its port (saltsim.cli.credentials), with a fake engine: no Docker here
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from saltsim.cli import credentials
+from saltsim.cli import credentials, main
 from saltsim.cli.credentials import client_token, container_secret, publishes
 from saltsim.cli.target import bus_target
 from saltsim.errors import SaltsimError
@@ -155,3 +157,18 @@ def test_no_container_for_the_bus_warns_and_goes_plain(
     target = bus_target(_args(master="127.0.0.1"), env={})
     assert target.bus_server_key == "" and target.curve is None
     assert "no running container of this machine's engine publishes 127.0.0.1:4512" in caplog.text
+
+
+def test_gen_bus_key_export_is_the_shell_line_for_compose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SALTSIM_BUS_CLIENT_KEY", str(tmp_path / "keys" / "bus-client.key"))
+    assert main(["key", "--gen-bus-key"]) == 0
+    public = capsys.readouterr().out.strip()
+    assert main(["key", "--gen-bus-key", "--export"]) == 0
+    words = shlex.split(capsys.readouterr().out)
+    assert words[0] == "export" and words[1].partition("=")[::2] == (
+        "SALTSIM_BUS_CURVE_CLIENTS",
+        json.dumps([public]),
+    )
+    assert os.stat(tmp_path / "keys" / "bus-client.key").st_mode & 0o777 == 0o600

@@ -94,22 +94,25 @@ def _listing(keys: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _gen_bus_key() -> int:
+def _gen_bus_key(export: bool = False) -> int:
     """Print this user's bus client public key (made once, 0600): what a master lists in
-    ``bus_curve_clients`` to let this user's tools onto its bus over TCP."""
+    ``bus_curve_clients`` to let this user's tools onto its bus over TCP; with ``export``,
+    as the shell line that hands it to the compose stack's master (a Z85 key holds no
+    quote, so the JSON list can be single-quoted)."""
     from saltsim.curve import load_or_create_keypair
     from saltsim.private import private_dir
 
     path = os.environ.get("SALTSIM_BUS_CLIENT_KEY") or default_client_key()
     private_dir(os.path.dirname(os.path.abspath(path)))
     public, _ = load_or_create_keypair(path)
-    print(public.decode())
+    key = public.decode()
+    print(f"export SALTSIM_BUS_CURVE_CLIENTS='[\"{key}\"]'" if export else key)
     return 0
 
 
 def cmd_key(args: argparse.Namespace) -> int:
-    if args.gen_bus_key:
-        return _gen_bus_key()
+    if args.gen_bus_key or args.export:
+        return _gen_bus_key(args.export)
     chosen = [
         (fun, match)
         for fun, match in (
@@ -206,5 +209,11 @@ def add_master_commands(sub: Any) -> None:
         action="store_true",
         help="print this user's bus CURVE public key (made once), for a master's "
         "bus_curve_clients (SALTSIM_BUS_CURVE_CLIENTS in compose)",
+    )
+    key.add_argument(
+        "--export",
+        action="store_true",
+        help="with --gen-bus-key: print it as the shell line for compose "
+        '(eval "$(saltsim key --gen-bus-key --export)"; docker compose up -d)',
     )
     key.set_defaults(func=cmd_key)
