@@ -125,7 +125,7 @@ def test_count_bounds() -> None:
     assert too_many.matched_seqs == [1, 2, 4]
     assert too_many.focus == 3  # the third one, past the maximum
     too_few = check(scenario("  - count: {pattern: b, min: 2}"), run).results[0]
-    assert too_few.message == "1 event in the run match b; expected at least 2"
+    assert too_few.message == "1 event in the run matches b; expected at least 2"
 
 
 def test_never_and_its_window_between_steps() -> None:
@@ -241,7 +241,7 @@ def test_each_minion_judges_each_minions_events_alone() -> None:
     result = check(scenario(never), bus.run).results[0]
     assert not result.ok
     assert result.minion == "m2"
-    assert result.message.startswith("never fails for 1 of 3 minions: m2: 1 event in the run match")
+    assert result.message.startswith("never fails for 1 of 3 minions: m2: 1 event in the run matches")
     lost = "  - each_minion: {order: [{tag: salt/presence/present, data: {present: [m1, m3]}}]}"
     result = check(scenario(lost), bus.run).results[0]
     assert result.message.startswith("order fails for 1 of 3 minions: m2: pattern 1 of 1 never")

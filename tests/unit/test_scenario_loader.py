@@ -170,7 +170,8 @@ def test_presence_scenario_loads() -> None:
         (
             "steps:\n  - start: all\n  - kil: m1\n",
             "x.yaml:3: unknown step kind 'kil'; known: start, stop, kill, pause, unpause, "
-            "disconnect, reconnect, restart_master, wait, key, keys, cmd, run, fire, ticks, cloud",
+            "disconnect, reconnect, present, started, restart_master, wait, key, keys, cmd, "
+            "cmd_async, returns, run, fire, ticks, cloud",
         ),
         (
             "settings:\n  minions: [m1]\n  dialect: '3007'\nsteps: []\n",
@@ -213,8 +214,8 @@ def test_presence_scenario_loads() -> None:
         (
             "steps:\n  - name: x\n",
             "x.yaml:2: step 1 has no kind; known: start, stop, kill, pause, "
-            "unpause, disconnect, reconnect, restart_master, wait, key, keys, cmd, run, fire, "
-            "ticks, cloud",
+            "unpause, disconnect, reconnect, present, started, restart_master, wait, key, keys, "
+            "cmd, cmd_async, returns, run, fire, ticks, cloud",
         ),
         ("steps:\n  - ticks: 0\n", "x.yaml:2: ticks must be a whole number >= 1, not a number (0)"),
         (
@@ -456,7 +457,7 @@ def test_wait_steps_capture_for_later_wait_steps_only() -> None:
         "  - wait: 'salt/job/${jid}/ret/*'\n"
     )
     assert error("steps:\n  - wait: 'salt/job/${jid}/ret/*'\n") == (
-        "x.yaml:2: ${jid} is not captured by an earlier wait step"
+        "x.yaml:2: ${jid} is not captured by an earlier wait or cmd_async step"
     )
 
 

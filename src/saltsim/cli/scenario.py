@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_scenario_commands", "find_scenario", "scenarios_dir"]
+__all__ = ["add_scenario_commands", "choose_backend", "find_scenario", "scenarios_dir"]
 
 
 def scenarios_dir() -> Path:
@@ -40,14 +39,26 @@ def find_scenario(name: str) -> Path:
     raise ScenarioError(str(path), None, f"no scenario {name!r}; known: {known}")
 
 
-def _default_backend() -> str:
+def _default_backend() -> tuple[str, str]:
     from saltsim.testbed._engine import engine_reachable
 
     reason = engine_reachable()
     if reason is None:
-        return "docker"
-    print(f"saltsim: {reason}; running on the local backend", file=sys.stderr)
-    return "local"
+        return "docker", "the default: a container engine answers"
+    return "local", f"the default without a container engine ({reason})"
+
+
+def choose_backend(given: str | None, file_backend: str | None, source: str) -> tuple[str, str]:
+    """The backend a run uses and why: the command line, else the file's
+    ``settings.backend``, else docker when an engine answers, else local."""
+    if given is not None:
+        why = "--backend"
+        if file_backend is not None and file_backend != given:
+            why += f", over settings.backend {file_backend} in {source}"
+        return given, why
+    if file_backend is not None:
+        return file_backend, f"settings.backend in {source}; --backend overrides it"
+    return _default_backend()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -55,9 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from saltsim.scenario.runner import ScenarioRunner
 
     scenario = load_scenario(find_scenario(args.name))
-    scenario = scenario.with_overrides(
-        backend=args.backend or _default_backend(), dialect=args.dialect, minions=args.minions
-    )
+    backend, why = choose_backend(args.backend, scenario.file_backend, scenario.source)
+    print(f"saltsim: backend {backend} ({why})", flush=True)
+    scenario = scenario.with_overrides(backend=backend, dialect=args.dialect, minions=args.minions)
     outcome = ScenarioRunner(
         scenario, Path(args.results), lambda line: print(line, flush=True)
     ).run()
@@ -106,9 +117,14 @@ def add_scenario_commands(sub: Any) -> None:
     run.add_argument(
         "--backend",
         choices=["docker", "local", "salt"],
-        help="default: docker when an engine answers, else local (with a note)",
+        help="overrides the file's settings.backend; without either: docker when an engine "
+        "answers, else local",
     )
-    run.add_argument("--minions", type=int, help="N minions minion-1..N instead of the file's")
+    run.add_argument(
+        "--minions",
+        type=int,
+        help="N minions: the file's first N ids, then minion-K up to N",
+    )
     run.add_argument("--dialect", choices=["3006", "3008"])
     run.add_argument("--results", default="results", help="where runs are written (results/)")
     run.set_defaults(func=cmd_run)

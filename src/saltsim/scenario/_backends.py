@@ -16,6 +16,7 @@ __all__ = ["IMPLEMENTATIONS", "UNSUPPORTED", "check_backend", "implementation"]
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "salt": {
         "cloud": "real salt-cloud has no driver for cloud-sim yet; run it on docker or local",
+        "cmd_async": "the salt backend's client (SaltCli) has no asynchronous publish yet",
     },
 }
 # Which implementation of Salt a backend runs: saltsim's re-implementation or real Salt.

@@ -19,7 +19,7 @@ from saltsim.scenario.expectations import (
     ExpectUnordered,
     ExpectWithin,
 )
-from saltsim.scenario.pattern import Pattern
+from saltsim.scenario.pattern import BUILTINS, Pattern
 from saltsim.stamp import DIALECTS
 
 __all__ = ["check_captures", "parse_dialect", "parse_expectations"]
@@ -198,7 +198,7 @@ def check_captures(reader: Reader, expectations: Iterable[Expectation]) -> None:
     """Every ``${name}`` must be captured earlier in document order, in every dialect's run."""
     expectations = tuple(expectations)
     for dialect in DIALECTS:
-        known: set[str] = set()
+        known: set[str] = set(BUILTINS)
         note = f" (in a run of dialect {dialect})" if any(e.dialect for e in expectations) else ""
         for exp in expectations:
             if exp.dialect in (None, dialect):

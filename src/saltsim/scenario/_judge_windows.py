@@ -14,6 +14,11 @@ def _events(count: int) -> str:
     return f"{count} event" if count == 1 else f"{count} events"
 
 
+def _match(count: int) -> str:
+    """The verb after ``_events(count)``: "1 event in the run matches", "2 events ... match"."""
+    return "matches" if count == 1 else "match"
+
+
 def _between(scope: Scope, between: tuple[str, str] | None) -> tuple[list[Slot], str] | str:
     """The events between two named steps' starts, and words for it; a str when unusable."""
     if between is None:
@@ -42,7 +47,7 @@ def judge_count(exp: ExpectCount, scope: Scope) -> Verdict:
         scope.captures.update(hits[0][1])
     low, high = exp.min, exp.max
     described = exp.pattern.describe(scope.captures)
-    message = f"{_events(len(hits))} {where} match {described}; expected {exp.bounds}"
+    message = f"{_events(len(hits))} {where} {_match(len(hits))} {described}; expected {exp.bounds}"
     if (low is None or len(hits) >= low) and (high is None or len(hits) <= high):
         return Verdict(True, message, matched)
     if high is not None and len(hits) > high:
@@ -72,7 +77,10 @@ def judge_never(exp: ExpectNever, scope: Scope) -> Verdict:
     described = exp.pattern.describe(scope.captures)
     if not hits:
         return Verdict(True, f"no event {where} matches {described}")
-    message = f"{_events(len(hits))} {where} match {described}, expected none (seq {seqs(hits)})"
+    message = (
+        f"{_events(len(hits))} {where} {_match(len(hits))} {described}, "
+        f"expected none (seq {seqs(hits)})"
+    )
     return Verdict(False, message, hits, None, hits[0], scope.window(scope.view.index(hits[0])))
 
 

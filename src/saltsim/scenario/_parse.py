@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 from saltsim.scenario._errors import ScenarioError
 from saltsim.scenario._yaml import YList, YMap, plain
-from saltsim.scenario.pattern import PLACEHOLDER, Pattern
+from saltsim.scenario.pattern import BUILTINS, PLACEHOLDER, Pattern
 from saltsim.tags import MATCH_TYPES
 
 __all__ = ["PATTERN_KEYS", "RESERVED_CAPTURES", "Reader", "describe_type"]
@@ -128,6 +128,8 @@ class Reader:
             self.fail(line, f"capture name {name!r} must be a name like jid or job_1")
         if name in RESERVED_CAPTURES:
             self.fail(line, f"capture name {name!r} is reserved (each_minion sets it)")
+        if name in BUILTINS:
+            self.fail(line, f"capture name {name!r} is reserved (the run's minion ids)")
         path = self.text(path, line, f"capture {name}")
         if path.startswith("@") and not _TAG_PATH.match(path):
             self.fail(line, f"capture path {path!r}: '@' paths are @tag or @tag.N (a tag segment)")

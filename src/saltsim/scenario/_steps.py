@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from saltsim.scenario._cloud import parse_cloud_step
 from saltsim.scenario._parse import Reader, describe_type
 from saltsim.scenario._yaml import YList, YMap, plain
+from saltsim.scenario.pattern import BUILTINS
 from saltsim.scenario.spec import (
     ALL,
     KEY_ACTIONS,
     KEY_STATES,
     STEP_KINDS,
+    AsyncCommand,
     Command,
     Fire,
     KeyAction,
     KeyListing,
+    Returns,
     RunnerCall,
     Step,
     Targets,
@@ -27,6 +31,8 @@ from saltsim.targeting import TGT_TYPES
 __all__ = ["parse_steps"]
 
 STEP_SIBLINGS = ("name", "timeout")
+_CAPTURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CMD_KEYS = ("tgt", "fun", "arg", "kwarg", "tgt_type")
 
 
 def _targets(reader: Reader, value: Any, line: int, what: str) -> Targets:
@@ -74,12 +80,13 @@ def _arguments(reader: Reader, mapping: YMap, what: str) -> tuple[tuple[Any, ...
     return tuple(arg), kwarg
 
 
-def _cmd(reader: Reader, value: Any, line: int) -> Command:
-    mapping = reader.mapping(value, line, "cmd")
-    reader.only_keys(mapping, ("tgt", "fun", "arg", "kwarg", "tgt_type"), "cmd")
-    for required in ("tgt", "fun"):
+def _cmd(reader: Reader, value: Any, line: int, kind: str = "cmd") -> Command:
+    mapping = reader.mapping(value, line, kind)
+    extra = ("jid",) if kind == "cmd_async" else ()
+    reader.only_keys(mapping, (*_CMD_KEYS, *extra), kind)
+    for required in ("tgt", "fun", *extra):
         if required not in mapping:
-            reader.fail(line, f"cmd needs {required}")
+            reader.fail(line, f"{kind} needs {required}")
     raw_tgt = mapping["tgt"]
     tgt: str | tuple[str, ...]
     if isinstance(raw_tgt, list):
@@ -94,6 +101,38 @@ def _cmd(reader: Reader, value: Any, line: int) -> Command:
         )
     arg, kwarg = _arguments(reader, mapping, "cmd")
     return Command(tgt, fun, arg, kwarg, tgt_type)
+
+
+def _capture_name(reader: Reader, value: Any, line: int, what: str) -> str:
+    name = reader.text(value, line, what)
+    if not _CAPTURE_NAME.match(name):
+        reader.fail(line, f"{what} must be a capture name (letters, digits, '_'), not {name!r}")
+    if name in (*BUILTINS, "minion"):
+        reader.fail(line, f"{what}: the name {name!r} is reserved")
+    return name
+
+
+def _cmd_async(reader: Reader, value: Any, line: int) -> AsyncCommand:
+    """``cmd_async: {tgt, fun, ..., jid: NAME}``: as ``cmd``, and the jid captured as NAME."""
+    command = _cmd(reader, value, line, "cmd_async")
+    mapping = reader.mapping(value, line, "cmd_async")
+    name = _capture_name(reader, mapping["jid"], mapping.line_of("jid"), "cmd_async jid")
+    return AsyncCommand(command, name)
+
+
+def _returns(reader: Reader, value: Any, line: int) -> Returns:
+    """``returns: NAME`` or ``returns: {jid: NAME, from: all | ID | [IDS]}``."""
+    if isinstance(value, str):
+        return Returns(_capture_name(reader, value, line, "returns"))
+    mapping = reader.mapping(value, line, "returns (a jid name, or {jid: NAME, from: IDS})")
+    reader.only_keys(mapping, ("jid", "from"), "returns")
+    if "jid" not in mapping:
+        reader.fail(line, "returns needs jid: the name a cmd_async step captured")
+    name = _capture_name(reader, mapping["jid"], mapping.line_of("jid"), "returns jid")
+    sources = None
+    if "from" in mapping:
+        sources = _targets(reader, mapping["from"], mapping.line_of("from"), "returns from")
+    return Returns(name, sources)
 
 
 def _run(reader: Reader, value: Any, line: int) -> RunnerCall:
@@ -130,6 +169,8 @@ _ARGS: dict[str, Callable[[Reader, Any, int], Any]] = {
     "key": _key,
     "keys": _keys,
     "cmd": _cmd,
+    "cmd_async": _cmd_async,
+    "returns": _returns,
     "run": _run,
     "fire": _fire,
     "ticks": lambda reader, value, line: reader.count(value, line, "ticks", minimum=1),
@@ -166,12 +207,26 @@ def _step(reader: Reader, item: Any, line: int, number: int) -> Step:
     return Step(kind, args, name, timeout, mapping.line)
 
 
+def _check_jids(reader: Reader, step: Step, jids: set[str]) -> None:
+    """A ``returns`` step names a jid an earlier ``cmd_async`` captured."""
+    if isinstance(step.args, Returns) and step.args.jid not in jids:
+        known = ", ".join(sorted(jids)) or "none yet"
+        reader.fail(
+            step.line,
+            f"returns: no earlier cmd_async step captures jid {step.args.jid!r} (known: {known})",
+        )
+    if isinstance(step.args, AsyncCommand):
+        jids.add(step.args.jid)
+
+
 def parse_steps(reader: Reader, value: Any, line: int) -> tuple[Step, ...]:
     items = reader.listing(value, line, "steps")
     steps: list[Step] = []
     seen: dict[str, int] = {}
+    jids: set[str] = set()
     for index, item in enumerate(items):
         step = _step(reader, item, items.line_of(index), index + 1)
+        _check_jids(reader, step, jids)
         if step.name is not None:
             if step.name in seen:
                 reader.fail(

@@ -27,6 +27,7 @@ from saltsim.scenario.expectations import (
     ExpectUnordered,
     ExpectWithin,
 )
+from saltsim.scenario.pattern import BUILTINS, builtin_captures
 from saltsim.scenario.record import RecordedRun
 from saltsim.scenario.spec import Scenario
 
@@ -168,7 +169,7 @@ def check(scenario: Scenario, run: RecordedRun) -> CheckResult:
     gaps = tuple(find_gaps(slots))
     lost = max(run.lost, sum(gap.missing for gap in gaps))
     problems = (describe_loss(lost, gaps),) if lost else ()
-    captures: dict[str, Any] = {}
+    captures: dict[str, Any] = builtin_captures(scenario.settings.minions)
     scope = Scope(slots, slots, run, _origins(scenario), captures)
     results: list[ExpectationResult] = []
     for exp in scenario.expectations:
@@ -189,4 +190,5 @@ def check(scenario: Scenario, run: RecordedRun) -> CheckResult:
             shown = captures
         results.append(_result(exp, verdict, shown))
     ok = not problems and all(r.ok or r.skipped for r in results)
-    return CheckResult(ok, tuple(results), lost, gaps, problems, dict(captures))
+    made = {name: value for name, value in captures.items() if name not in BUILTINS}
+    return CheckResult(ok, tuple(results), lost, gaps, problems, made)

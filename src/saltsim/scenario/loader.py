@@ -18,9 +18,10 @@ from saltsim.scenario._parse import Reader
 from saltsim.scenario._steps import parse_steps
 from saltsim.scenario._yaml import YMap, load_located
 from saltsim.scenario.expectations import Expectation, ExpectEachMinion
-from saltsim.scenario.pattern import Pattern
+from saltsim.scenario.pattern import BUILTINS, Pattern
 from saltsim.scenario.spec import (
     BACKENDS,
+    AsyncCommand,
     Difference,
     Scenario,
     Settings,
@@ -118,13 +119,19 @@ def _settings(reader: Reader, value: Any, line: int) -> Settings:
 
 
 def _check_waits(reader: Reader, steps: tuple[Step, ...]) -> None:
-    """``wait`` patterns may capture for later ``wait`` patterns (the runner keeps those)."""
-    known: set[str] = set()
+    """``wait`` patterns may capture for later ``wait`` patterns (the runner keeps those),
+    and use the jid a ``cmd_async`` captured; ``${minions}`` is always known."""
+    known: set[str] = set(BUILTINS)
     for step in steps:
         if isinstance(step.args, Pattern):
             for name in sorted(step.args.uses - known):
-                reader.fail(step.line, f"${{{name}}} is not captured by an earlier wait step")
+                reader.fail(
+                    step.line,
+                    f"${{{name}}} is not captured by an earlier wait or cmd_async step",
+                )
             known |= set(step.args.captures)
+        elif isinstance(step.args, AsyncCommand):
+            known.add(step.args.jid)
 
 
 def load_scenario_text(text: str, source: str = "<scenario>", name: str | None = None) -> Scenario:
@@ -160,7 +167,17 @@ def load_scenario_text(text: str, source: str = "<scenario>", name: str | None =
     differences: tuple[Difference, ...] = ()
     if "differences" in top:
         differences = parse_differences(reader, top["differences"], top.line_of("differences"))
-    return Scenario(scenario_name, description, source, settings, steps, expectations, differences)
+    file_backend = raw_settings.get("backend") if isinstance(raw_settings, YMap) else None
+    return Scenario(
+        scenario_name,
+        description,
+        source,
+        settings,
+        steps,
+        expectations,
+        differences,
+        file_backend=file_backend,
+    )
 
 
 def parse_pattern(text: str, source: str = "<pattern>") -> Pattern:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from saltsim.scenario.record import RecordedRun
+from saltsim.scenario.spec import WAIT_KINDS
 
 __all__ = ["PASSIVE", "NormRun", "NormStep", "Shape", "label_of", "normalise", "tag_family"]
 
@@ -136,7 +137,7 @@ def _step_of(run: RecordedRun) -> list[int]:
 
 
 # Steps whose effects are the previous action's: they wait, or only read.
-PASSIVE = ("wait", "ticks", "keys")
+PASSIVE = (*WAIT_KINDS, "keys")
 
 
 def _concerns(tag: str, data: dict[str, Any], ids: set[str]) -> str | None:

@@ -19,11 +19,15 @@ from saltsim.event import Event
 from saltsim.scenario._compact import compact, shorten
 from saltsim.tags import Matcher, compile_matcher
 
-__all__ = ["ANY", "OWN_PREFIX", "Pattern"]
+__all__ = ["ANY", "BUILTINS", "OWN_PREFIX", "Pattern", "builtin_captures"]
 
 ANY = "<any>"  # as a value in `data`: the key must be present, with any value of any type
 OWN_PREFIX = "saltsim/"  # saltsim's own events; only patterns whose tag starts so see them
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Names every pattern may use without capturing them: the run's minions.
+BUILTINS = ("minions",)
+# ``${minions}`` or ``${minions - m2, m3}``: the run's minion ids (but those), as a set.
+ID_SET = re.compile(r"\$\{minions(?:\s+-\s+([A-Za-z0-9_.,\s-]+))?\}")
 _GLOB_CHARS = frozenset("*?[")
 _NO_CAPTURES: Mapping[str, Any] = {}
 
@@ -41,10 +45,21 @@ def substitute(template: str, captures: Mapping[str, Any], escape: Callable[[str
     return PLACEHOLDER.sub(lambda m: escape(str(captures[m[1]])), template)
 
 
+def builtin_captures(minions: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The values of ``BUILTINS`` in a run of these minions (sorted, as presence lists)."""
+    return {"minions": sorted(minions)}
+
+
+def id_set(match: re.Match[str], captures: Mapping[str, Any]) -> list[str]:
+    """The ids an ``ID_SET`` reference names: the run's minions but the excluded ones."""
+    excluded = {part.strip() for part in (match[1] or "").split(",")}
+    return sorted(m for m in captures.get("minions", []) if m not in excluded)
+
+
 def placeholders(value: Any) -> set[str]:
     """Every ``${name}`` used in ``value`` (a string, or strings nested in dicts and lists)."""
     if isinstance(value, str):
-        return set(PLACEHOLDER.findall(value))
+        return set(PLACEHOLDER.findall(value)) | ({"minions"} if ID_SET.search(value) else set())
     if isinstance(value, dict):
         return set().union(*(placeholders(item) for item in value.values()))
     if isinstance(value, list):
@@ -82,6 +97,8 @@ class _DataMatch:
         self.exact = exact
 
     def __call__(self, expected: Any, actual: Any, where: str) -> str | None:
+        if isinstance(expected, str) and (ids := ID_SET.fullmatch(expected)):
+            return self.ids(id_set(ids, self.captures), actual, where)
         if isinstance(expected, str):
             return self.text(expected, actual, where)
         if isinstance(expected, dict):
@@ -97,6 +114,19 @@ class _DataMatch:
             return None
         ok = _same(expected, actual)
         return None if ok else f"{where}: expected {compact(expected)}, got {compact(actual, 60)}"
+
+    def ids(self, expected: list[str], actual: Any, where: str) -> str | None:
+        """A set of ids (``${minions}``): any order, no id missing, none extra."""
+        if not isinstance(actual, list | tuple) or not all(isinstance(a, str) for a in actual):
+            return f"{where}: expected the ids {compact(expected)}, got {compact(actual, 60)}"
+        missing = sorted(set(expected) - set(actual))
+        extra = sorted(set(actual) - set(expected))
+        if not missing and not extra and len(actual) == len(expected):
+            return None
+        parts = [f"without {compact(missing, 60)}"] if missing else []
+        parts += [f"with {compact(extra, 60)} too"] if extra else []
+        shown = ", ".join(parts) or "with an id twice"
+        return f"{where}: expected {len(expected)} ids, got {len(actual)} {shown}"
 
     def text(self, expected: str, actual: Any, where: str) -> str | None:
         if expected == ANY:
@@ -275,6 +305,8 @@ class Pattern:
 
 
 def _show(value: Any, captures: Mapping[str, Any]) -> Any:
+    if isinstance(value, str) and (ids := ID_SET.fullmatch(value)) and "minions" in captures:
+        return id_set(ids, captures)
     if isinstance(value, str):
         whole = PLACEHOLDER.fullmatch(value)
         if whole and whole[1] in captures:

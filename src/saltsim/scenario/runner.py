@@ -22,14 +22,18 @@ import httpx
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.recorder import Recorder
+from saltsim.scenario._waits import StepFailedError, seen_since, wait_for_each
 from saltsim.scenario.checker import CheckResult, check
-from saltsim.scenario.pattern import Pattern
+from saltsim.scenario.pattern import Pattern, builtin_captures
 from saltsim.scenario.record import RecordedRun, StepMark, write_record
 from saltsim.scenario.report import render_failure, render_summary
 from saltsim.scenario.spec import (
     ALL,
     DEFAULT_TIMEOUT,
     MINION_STEPS,
+    MINION_WAITS,
+    WAIT_KINDS,
+    AsyncCommand,
     CloudCreate,
     CloudDestroy,
     CloudFault,
@@ -37,6 +41,7 @@ from saltsim.scenario.spec import (
     Fire,
     KeyAction,
     KeyListing,
+    Returns,
     RunnerCall,
     Scenario,
     Step,
@@ -66,10 +71,6 @@ class CloudHost(Protocol):
 
     def start_cloud(self, **options: Any) -> str: ...
     def configure_master(self, **options: Any) -> None: ...
-
-
-class StepFailedError(EventTimeoutError):
-    """A step's wait ran out; the run still writes and checks what it recorded."""
 
 
 @dataclass
@@ -158,9 +159,12 @@ class ScenarioRunner:
         self.out_dir = (
             results_dir / f"{scenario.name}-{settings.backend}-{settings.dialect}-{stamp}"
         )
-        self.captures: dict[str, Any] = {}
+        self.captures: dict[str, Any] = builtin_captures(settings.minions)
+        self.jobs: dict[str, list[str]] = {}  # a cmd_async's jid name -> the minions targeted
         self.marks: list[StepMark] = []
         self._cursor = 0  # where the next wait starts searching the recording
+        self._action_start = 0  # where the last action step began (in the recording)
+        self._last_match: Event | None = None  # what the last wait matched since then
 
     def run(self, testbed: Testbed | None = None) -> RunOutcome:
         scenario, settings = self.scenario, self.scenario.settings
@@ -190,7 +194,7 @@ class ScenarioRunner:
                         self._step(bed, recorder, index, step)
                 except (EventTimeoutError, RuntimeError) as exc:
                     step_error = str(exc)
-                    self.say(f"  FAILED: {exc}")
+                    self.say("  FAILED: " + step_error.replace("\n", "\n    "))
                 self._settle(recorder)
             run = RecordedRun(
                 events=list(recorder.events),
@@ -227,16 +231,20 @@ class ScenarioRunner:
         Waits search from the start of the last action (so a ``wait`` after a fast
         ``fire`` finds it), and past whatever an earlier wait already matched."""
         since = recorder.mark()
-        if step.kind not in ("wait", "ticks"):
-            self._cursor = since
+        if step.kind not in WAIT_KINDS:
+            self._cursor = self._action_start = since
+            self._last_match = None
         seqs = [e.seq for e in recorder.since(0) if e.seq is not None]
         self.marks.append(
             StepMark(index, step.name, step.kind, time.time(), seqs[-1] if seqs else None)
         )
         began = time.monotonic()
-        self.say(f"  step {index + 1}/{len(self.scenario.steps)} {step.label(index + 1)}: ...")
+        self.say(
+            f"  step {index + 1}/{len(self.scenario.steps)} {step.label(index + 1)}: "
+            f"{step.describe()}"
+        )
         self._act(bed, recorder, step, self._cursor)
-        if step.kind in ("cmd", "run", "key", "fire", "cloud"):
+        if step.kind in ("cmd", "cmd_async", "run", "key", "fire", "cloud"):
             self._settle(recorder)
         self.say(f"    done in {time.monotonic() - began:.1f}s")
 
@@ -255,6 +263,13 @@ class ScenarioRunner:
             for _ in range(int(args)):
                 event = recorder.wait_for("salt/presence/present", timeout, since=since)
                 since = self._cursor = recorder.events.index(event, since) + 1
+        elif kind in MINION_WAITS:
+            minions = settings.resolve(args)
+            self._cursor = wait_for_each(recorder, kind, minions, timeout, since)
+        elif kind == "returns":
+            self._returns(recorder, args, timeout, since)
+        elif kind == "cmd_async":
+            self._cmd_async(bed, args)
         elif kind == "key":
             self._key(bed, args)
         elif kind == "keys":
@@ -291,11 +306,66 @@ class ScenarioRunner:
             found.append(captured)
             return True
 
-        event = recorder.wait_for(
-            accept, timeout, since=since, what=pattern.describe(self.captures)
-        )
+        what = pattern.describe(self.captures)
+        try:
+            event = recorder.wait_for(accept, timeout, since=since, what=what)
+        except EventTimeoutError:
+            note = self._missed(recorder, pattern, since)
+            raise StepFailedError(
+                what, timeout, seen_since(recorder, since), self._WAIT_HINT, note
+            ) from None
         self._cursor = recorder.events.index(event, since) + 1
+        self._last_match = event
         self.captures.update(found[-1])
+
+    _WAIT_HINT = (
+        "a wait searches from the start of the last action step, past what an earlier wait "
+        "matched (scenarios/README.md, 'Where waits look')"
+    )
+
+    def _missed(self, recorder: Recorder, pattern: Pattern, since: int) -> str:
+        """Where a matching event came if it came before the wait's search began: before
+        the previous wait's match, or before the last action step."""
+        earlier = recorder.since(0)[:since]
+        hits = [e for e in earlier if pattern.match(e, self.captures) is not None]
+        if not hits:
+            return ""
+        hit = hits[-1]
+        if self._last_match is not None and earlier.index(hit) >= self._action_start:
+            return (
+                f"{hit.tag} came at #{hit.seq}, before the previous wait's match at "
+                f"#{self._last_match.seq} ({self._last_match.tag})"
+            )
+        return f"{hit.tag} came at #{hit.seq}, before the last action step began"
+
+    def _cmd_async(self, bed: Testbed, job: AsyncCommand) -> None:
+        """Publish and go on: the jid is captured as ``job.jid``, the targets are kept for
+        a ``returns`` step."""
+        command = job.command
+        tgt = list(command.tgt) if isinstance(command.tgt, tuple) else command.tgt
+        with bed.client() as client:
+            # MasterControl (saltsim.testbed.base) has no publish; saltsim's MasterClient has.
+            publish = getattr(client, "publish", None)
+            if not callable(publish):
+                raise RuntimeError(f"the {bed.backend} backend's client cannot publish a job")
+            published = publish(
+                tgt, command.fun, list(command.arg), dict(command.kwarg), command.tgt_type
+            )
+        self.captures[job.jid] = published["jid"]
+        self.jobs[job.jid] = list(published.get("minions") or [])
+        self.say(f"    jid {published['jid']} (${{{job.jid}}}), targets {self.jobs[job.jid]}")
+
+    def _returns(self, recorder: Recorder, returns: Returns, timeout: float, since: int) -> None:
+        jid = self.captures[returns.jid]
+        sources = returns.sources
+        minions = (
+            self.jobs[returns.jid] if sources is None else self.scenario.settings.resolve(sources)
+        )
+        # Returns may have landed while earlier steps ran: search from the publication on.
+        start = next(
+            (i for i, e in enumerate(recorder.since(0)) if e.tag == f"salt/job/{jid}/new"), since
+        )
+        wait_for_each(recorder, "returns", minions, timeout, min(start, since), jid)
 
     def _key(self, bed: Testbed, action: KeyAction) -> None:
         fun = {"accept": "accept", "reject": "reject", "delete": "delete"}[action.action]

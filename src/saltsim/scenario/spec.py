@@ -27,7 +27,10 @@ __all__ = [
     "KEY_ACTIONS",
     "KEY_STATES",
     "MINION_STEPS",
+    "MINION_WAITS",
     "STEP_KINDS",
+    "WAIT_KINDS",
+    "AsyncCommand",
     "CloudCreate",
     "CloudDestroy",
     "CloudFault",
@@ -36,12 +39,14 @@ __all__ = [
     "Fire",
     "KeyAction",
     "KeyListing",
+    "Returns",
     "RunnerCall",
     "Scenario",
     "Settings",
     "Step",
     "Targets",
     "check_cloud",
+    "extend_minions",
     "minion_names",
     "vm_problem",
 ]
@@ -49,13 +54,22 @@ __all__ = [
 BACKENDS = ("docker", "local", "salt")  # salt: real Salt (testbed/salt_backend.py)
 DEFAULT_TIMEOUT = 30.0  # seconds a step may take when it has no `timeout:`
 MINION_STEPS = ("start", "stop", "kill", "pause", "unpause", "disconnect", "reconnect")
+# Steps that wait for a set of minions: every one present on one salt/presence/present,
+# every one's salt/minion/<id>/start seen.
+MINION_WAITS = ("present", "started")
+# Steps that wait for what the last action caused: they search the recording from where
+# that action began, past what an earlier wait matched.
+WAIT_KINDS = ("wait", "ticks", "returns", *MINION_WAITS)
 STEP_KINDS = (
     *MINION_STEPS,
+    *MINION_WAITS,
     "restart_master",
     "wait",
     "key",
     "keys",
     "cmd",
+    "cmd_async",
+    "returns",
     "run",
     "fire",
     "ticks",
@@ -73,6 +87,19 @@ Targets = tuple[str, ...] | Literal["all"]
 def minion_names(count: int) -> tuple[str, ...]:
     """``minions: N`` means ``minion-1`` .. ``minion-N``."""
     return tuple(f"minion-{n}" for n in range(1, count + 1))
+
+
+def extend_minions(kept: Sequence[str], count: int) -> tuple[str, ...]:
+    """``--minions N`` on a file's ids: its first N, then ``minion-K`` (K from one past the
+    file's count, skipping ids it has) up to N. A file's named minions keep their names, so
+    its steps and expectations that name them still hold."""
+    names = list(kept[:count])
+    number = len(kept)
+    while len(names) < count:
+        number += 1
+        if (name := f"minion-{number}") not in kept:
+            names.append(name)
+    return tuple(names)
 
 
 def minion_id_problem(name: Any) -> str | None:
@@ -114,6 +141,24 @@ class Command:
     arg: tuple[Any, ...] = ()
     kwarg: dict[str, Any] = field(default_factory=dict)
     tgt_type: str = "glob"
+
+
+@dataclass(frozen=True)
+class AsyncCommand:
+    """``cmd_async: {tgt, fun, ..., jid: NAME}``: publish a job and go on without waiting for
+    its returns; its jid is captured as ``NAME`` for later steps (``returns``, ``wait``)."""
+
+    command: Command
+    jid: str
+
+
+@dataclass(frozen=True)
+class Returns:
+    """``returns: {jid: NAME, from: all | IDS}``: wait until each minion named returned for
+    the job a ``cmd_async`` captured as ``NAME`` (``None``: every minion the job targeted)."""
+
+    jid: str
+    sources: Targets | None = None
 
 
 @dataclass(frozen=True)
@@ -179,7 +224,8 @@ class Step:
     """One step. ``args`` by kind: minion steps ``Targets``; ``restart_master`` ``True``;
     ``wait`` ``Pattern``; ``key`` ``KeyAction``; ``cmd`` ``Command``; ``run`` ``RunnerCall``;
     ``fire`` ``Fire``; ``ticks`` ``int``; ``cloud`` ``CloudCreate``, ``CloudDestroy`` or
-    ``CloudFault``. ``timeout`` is ``None`` unless written
+    ``CloudFault``; ``present`` and ``started`` ``Targets``; ``cmd_async`` ``AsyncCommand``;
+    ``returns`` ``Returns``. ``timeout`` is ``None`` unless written
     (the runner then uses ``DEFAULT_TIMEOUT``)."""
 
     kind: str
@@ -191,6 +237,12 @@ class Step:
     def label(self, index: int) -> str:
         """The step's name, or ``#<index> <kind>`` for an unnamed one."""
         return self.name or f"#{index} {self.kind}"
+
+    def describe(self) -> str:
+        """What the step does, in one line (the runner's progress lines)."""
+        from saltsim.scenario._describe import describe_step
+
+        return describe_step(self)
 
 
 @dataclass(frozen=True)
@@ -246,7 +298,11 @@ def check_targets(source: str, settings: Settings, steps: Sequence[Step]) -> Non
     for step in steps:
         is_key = isinstance(step.args, KeyAction)
         targets = step.args.targets if is_key else step.args
-        if step.kind not in (*MINION_STEPS, "key") or targets == ALL:
+        if isinstance(step.args, Returns):
+            targets = step.args.sources
+        elif step.kind not in (*MINION_STEPS, *MINION_WAITS, "key"):
+            continue
+        if targets is None or targets == ALL:
             continue
         extra = ids if is_key else handles
         known = {*settings.minions, *extra}
@@ -321,6 +377,9 @@ class Scenario:
     steps: tuple[Step, ...]
     expectations: tuple[Expectation, ...]
     differences: tuple[Difference, ...] = ()  # declared saltsim / real Salt differences
+    # settings.backend as the file wrote it (None: not written); the command line decides
+    # over it, and it over the default (saltsim.cli.scenario.choose_backend).
+    file_backend: str | None = None
 
     def step_named(self, name: str) -> Step:
         for step in self.steps:
@@ -336,7 +395,8 @@ class Scenario:
         backend: str | None = None,
     ) -> Scenario:
         """A copy with the runner's overrides; ``ScenarioError`` if a step then names a minion
-        that no longer exists (``minions: N`` renames them ``minion-1`` .. ``minion-N``)."""
+        that no longer exists (``minions: N``: the file's first N ids, then ``minion-K`` up to
+        N; a list replaces them)."""
         settings = self.settings
         where = f"{self.source} (override)"
         if dialect is not None:
@@ -352,7 +412,11 @@ class Scenario:
                 )
             settings = dataclasses.replace(settings, backend=backend)
         if minions is not None:
-            names = minion_names(minions) if isinstance(minions, int) else tuple(minions)
+            names = (
+                extend_minions(settings.minions, minions)
+                if isinstance(minions, int)
+                else tuple(minions)
+            )
             for name in names:
                 if problem := minion_id_problem(name):
                     raise ScenarioError(where, None, problem)
