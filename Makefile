@@ -35,6 +35,10 @@ docs: $(INSTALLED) ## build the manual into site/ (MkDocs, strict) and check eve
 	$(VENV)/bin/mkdocs build --strict
 	$(PY) -m pytest -q tests/unit/test_docs_links.py
 
+.PHONY: events-doc
+events-doc: $(INSTALLED) ## write docs/EVENTS.md's tables from docs/events.yaml (the event reference)
+	$(PY) -m saltsim.eventref docs/events.yaml docs/EVENTS.md
+
 test: check images-if-engine images-salt-if-engine test-deps ## ruff, mypy, images and every test tier (the CI command)
 	$(PY) -m pytest
 
