@@ -23,6 +23,7 @@ from saltsim.curve import CurveClient
 from saltsim.deadline import Deadline
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
+from saltsim.tags import compile_matcher
 
 __all__ = ["Recorder"]
 
@@ -159,17 +160,26 @@ class Recorder:
         *,
         since: int = 0,
         what: str = "",
+        match_type: str | None = None,
     ) -> Event:
-        """The first event at index >= ``since`` that ``accept`` takes (a predicate, or an
-        exact tag), within one deadline; the timeout names what was recorded instead."""
+        """The first event at index >= ``since`` that ``accept`` takes, within one deadline;
+        the timeout names what was recorded instead.
+
+        ``accept`` is a predicate, or a tag matched as ``EventClient.wait_for`` and Salt's
+        ``get_event`` match it: by prefix unless ``match_type`` says otherwise
+        (``saltsim.tags.MATCH_TYPES``). A tag that must match whole: a predicate, or
+        ``match_type="regex"`` with an anchored pattern.
+        """
         if isinstance(accept, str):
-            tag = accept
-            what = what or f"tag {tag!r}"
+            matches = compile_matcher(accept, match_type)  # ValueError for a bad match_type
+            what = what or f"tag {accept!r} ({match_type or 'startswith'})"
 
             def accept_tag(event: Event) -> bool:
-                return event.tag == tag
+                return matches(event.tag)
 
             accept = accept_tag
+        elif match_type is not None:
+            raise ValueError("match_type applies to a tag, not to a predicate")
         index = since
         deadline = Deadline(timeout)
         with self._changed:
