@@ -94,15 +94,27 @@ def test_login_form_encoded_as_curl_sends_it(bed: LocalTestbed) -> None:
     assert json.loads(done.stdout)["return"][0]["user"] == USER
 
 
+@pytest.mark.parametrize("eauth", ["pam", "ldap", "file", "auto"])
+def test_any_eauth_name_logs_in_against_the_configured_users(bed: LocalTestbed, eauth: str) -> None:
+    """saltsim's users stand in for PAM, LDAP, ...: salt-api tutorials say eauth=pam."""
+    with http(bed) as client:
+        reply = client.post("/login", json={**CREDENTIALS, "eauth": eauth})
+        assert reply.status_code == 200, reply.text
+        (got,) = reply.json()["return"]
+        assert (got["user"], got["eauth"]) == (USER, eauth)
+        wrong = client.post("/login", json={**CREDENTIALS, "eauth": eauth, "password": "x"})
+    assert wrong.status_code == 401
+
+
 @pytest.mark.parametrize(
     "creds",
     [
         {**CREDENTIALS, "password": "wrong"},
         {**CREDENTIALS, "username": "nobody"},
-        {**CREDENTIALS, "eauth": "pam"},
+        {**CREDENTIALS, "eauth": ""},
         {"username": USER, "password": PASSWORD},
     ],
-    ids=["password", "user", "eauth", "no-eauth"],
+    ids=["password", "user", "empty-eauth", "no-eauth"],
 )
 def test_bad_logins_are_401_with_a_json_error(bed: LocalTestbed, creds: dict[str, str]) -> None:
     with http(bed) as client:
@@ -231,7 +243,65 @@ def test_run_takes_credentials_in_each_chunk(bed: LocalTestbed) -> None:
     with http(bed) as client:  # no token, no cookie
         assert client.post("/run", json=[chunk]).json() == {"return": [{"web1": True}]}
         refused = client.post("/run", json=[{**chunk, "password": "wrong"}])
-    assert refused.status_code == 401
+        wheel = {"client": "wheel", "fun": "key.list_all", **CREDENTIALS, "password": "wrong"}
+        refused_wheel = client.post("/run", json=[wheel])
+    assert refused.status_code == refused_wheel.status_code == 401
+    assert refused.json()["error"].startswith("Failed to authenticate!")  # LocalClient's
+    assert refused_wheel.json()["error"] == (
+        f'Authentication failure of type "eauth" occurred for user {USER}.'
+    )
+
+
+def test_run_takes_a_token_from_post_token_or_login(bed: LocalTestbed) -> None:
+    """pepper --run-uri: POST /token (salt-api's bare list), then ``token`` in each chunk;
+    a /login token works there too (one kind of token, as in Salt)."""
+    with http(bed) as client:
+        made = client.post("/token", json={**CREDENTIALS, "eauth": "pam"})
+        assert made.status_code == 200 and "session_id" not in made.cookies
+        (eauth_token,) = made.json()
+        assert list(eauth_token) == ["start", "expire", "name", "eauth", "token"]
+        assert (eauth_token["name"], eauth_token["eauth"]) == (USER, "pam")
+        session = login(client)
+        client.cookies.clear()
+        chunks = [
+            {"client": "local", "tgt": "web1", "fun": "test.ping", "token": eauth_token["token"]},
+            {"client": "runner", "fun": "test.arg", "arg": ["x"], "token": session},
+        ]
+        reply = client.post("/run", json=chunks)
+        # the token also works as the X-Auth-Token of a session endpoint
+        keys = client.get("/keys", headers={"X-Auth-Token": eauth_token["token"]})
+        missing = client.post("/token", json={"username": USER, "password": PASSWORD})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["return"] == [{"web1": True}, {"args": ["x"], "kwargs": {}}]
+    assert keys.status_code == 200
+    assert missing.status_code == 400
+    assert missing.json()["error"] == 'Require "username", "password", and "eauth" params'
+
+
+def test_local_async_answers_the_jid_then_jobs_has_the_returns(
+    bed: LocalTestbed, api: httpx.Client
+) -> None:
+    with bed.listener() as events:
+        chunk = {"client": "local_async", "tgt": "web*", "fun": "test.echo", "arg": ["hey"]}
+        reply = api.post("/", json=[chunk, {**chunk, "tgt": "nobody*"}])
+        assert reply.status_code == 200, reply.text
+        job, nothing = reply.json()["return"]
+        assert list(job) == ["jid", "minions"] and job["minions"] == list(IDS)
+        assert nothing == {}  # LocalClient.run_job's answer when no minion matched
+        deadline = Deadline(20)
+        for minion_id in IDS:
+            events.wait_for(f"salt/job/{job['jid']}/ret/{minion_id}", deadline.remaining())
+    one = api.get(f"/jobs/{job['jid']}").json()
+    assert one["return"] == [{"web1": "hey", "web2": "hey"}]
+
+
+def test_local_shows_a_minion_that_did_not_answer_as_false(
+    bed: LocalTestbed, api: httpx.Client
+) -> None:
+    """LocalClient.cmd's way: every targeted minion is in the return, False if silent."""
+    chunk = {"client": "local", "tgt": "web*", "fun": "test.sleep", "arg": [2], "timeout": 0.3}
+    reply = api.post("/", json=[chunk])
+    assert reply.json() == {"return": [{"web1": False, "web2": False}]}
 
 
 def test_wheel_key_functions(bed: LocalTestbed, api: httpx.Client) -> None:
@@ -318,7 +388,7 @@ BAD = [
     ("/", "{not json", "Invalid JSON document"),
     ("/", "[]", "empty"),
     ("/", "", "no lowstate"),
-    ("/", '[{"client": "nope", "fun": "test.ping"}]', "client must be one of"),
+    ("/", '[{"client": "nope", "fun": "test.ping"}]', "Invalid client specified: 'nope'"),
     ("/", '[{"client": "local", "fun": "test.ping"}]', "needs tgt"),
     ("/", '[{"client": "runner"}]', "fun must be"),
     ("/", '[{"client": "local", "tgt": "*", "fun": "test.ping"}, 3]', "chunk 1 is int"),

@@ -137,6 +137,65 @@ def test_websocket_receives_one_json_message_per_event(
     assert body["data"]["hello"] == "ws" and set(body) == {"data", "tag"}
 
 
+# -- probes ------------------------------------------------------------------------------
+PROBES = ("saltsim/listener/ready", "saltsim/api/ready")
+
+
+def _fire_probes_then(bed: LocalTestbed, tag: str) -> None:
+    """Probes as listeners fire them (one listener's own probe included), then ``tag``."""
+    with bed.listener() as events:
+        for prefix in PROBES:
+            assert events.fire_event({"probe": "x"}, f"{prefix}/{uuid.uuid4().hex}")
+        assert events.fire_event({"hello": "after probes"}, tag)
+
+
+@pytest.mark.parametrize("probes", [False, True], ids=["hidden", "asked-for"])
+def test_listener_probes_stay_off_the_sse_stream_unless_asked(
+    module_testbed: LocalTestbed, token: str, probes: bool
+) -> None:
+    url = f"{base_url(module_testbed)}/events" + ("?probes=true" if probes else "")
+    proc, reader = curl_events(url, "-H", f"X-Auth-Token: {token}")
+    tag = unique("probes")
+    try:
+        deadline = Deadline(30)
+        assert reader.line(deadline) == "retry: 400"
+        _fire_probes_then(module_testbed, tag)
+        seen = [event.tag for event in reader.until_tag(tag, deadline)]
+    finally:
+        proc.kill()
+        proc.wait()
+    shown = {prefix for prefix in PROBES if any(t.startswith(f"{prefix}/") for t in seen)}
+    assert shown == (set(PROBES) if probes else set()), seen
+
+
+def test_listener_probes_stay_off_the_websocket(module_testbed: LocalTestbed, token: str) -> None:
+    tag = unique("ws-probes")
+    url = f"{base_url(module_testbed).replace('https', 'wss')}/ws"
+
+    async def listen() -> list[str]:
+        seen: list[str] = []
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(url, headers={"X-Auth-Token": token}, ssl=False) as ws,
+            asyncio.timeout(30),
+        ):
+            await asyncio.to_thread(_fire_probes_then, module_testbed, tag)
+            async for message in ws:
+                seen.append(json.loads(message.data)["tag"])
+                if seen[-1] == tag:
+                    return seen
+        raise AssertionError(f"the WebSocket closed before the event: {seen}")
+
+    seen = asyncio.run(listen())
+    assert not [t for t in seen if t.startswith(PROBES)], seen
+
+
+def test_a_bad_probes_value_is_a_400(module_testbed: LocalTestbed, token: str) -> None:
+    with http(module_testbed) as client:
+        reply = client.get("/events?probes=maybe", headers={"X-Auth-Token": token})
+    assert reply.status_code == 400 and "probes must be true or false" in reply.json()["error"]
+
+
 # -- the browser ----------------------------------------------------------------------------
 PAGE = """<!doctype html><html><body><ul id="tags"></ul>
 <script>

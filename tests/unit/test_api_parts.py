@@ -44,7 +44,8 @@ def test_tokens_live_for_their_lifetime_then_are_refused() -> None:
         ({"ann": "pw"}, ("ann", "nope", "auto"), "Could not authenticate"),
         ({"ann": "pw"}, ("bob", "pw", "auto"), "Could not authenticate"),
         ({"ann": "pw"}, (None, None, "auto"), "Could not authenticate"),
-        ({"ann": "pw"}, ("ann", "pw", "pam"), "'pam' is not available"),
+        ({"ann": "pw"}, ("ann", "pw", None), "no eauth given"),
+        ({"ann": "pw"}, ("ann", "nope", "pam"), "Could not authenticate"),
     ],
 )
 def test_bad_logins(users: dict[str, str], creds: tuple[object, ...], message: str) -> None:
@@ -52,6 +53,18 @@ def test_bad_logins(users: dict[str, str], creds: tuple[object, ...], message: s
     with pytest.raises(Unauthorized, match=message):
         tokens.login(*creds)
     assert tokens.refused == 1 and len(tokens) == 0
+
+
+@pytest.mark.parametrize("eauth", ["auto", "pam", "ldap", "file", "sharedsecret"])
+def test_any_eauth_name_checks_the_configured_users(eauth: str) -> None:
+    tokens = Tokens({"ann": "pw"}, lifetime=10)
+    token = tokens.login("ann", "pw", eauth)
+    assert (token.user, token.eauth) == ("ann", eauth)
+    assert token.as_login()["eauth"] == eauth
+    made = tokens.issue("ann", eauth).as_eauth_token()  # POST /token's shape
+    assert list(made) == ["start", "expire", "name", "eauth", "token"]
+    assert (made["name"], made["eauth"]) == ("ann", eauth)
+    assert tokens.find(str(made["token"])) is not None and tokens.find("0" * 40) is None
 
 
 def test_logout_ends_a_token() -> None:

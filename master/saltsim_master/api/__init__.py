@@ -1,6 +1,6 @@
 """The master's REST API, compatible with salt-api's rest_cherrypy (``POST /login``,
-lowstate at ``POST /``, ``GET /events`` as Server-Sent Events, ``/ws``, ``/hook``,
-``/keys``, ``/minions``, ``/jobs``, ``/stats``)."""
+``POST /token``, lowstate at ``POST /`` and ``POST /run``, ``GET /events`` as
+Server-Sent Events, ``/ws``, ``/hook``, ``/keys``, ``/minions``, ``/jobs``, ``/stats``)."""
 
 from saltsim_master.api.errors import ApiError, BadRequest, Unauthorized
 from saltsim_master.api.hub import EventHub

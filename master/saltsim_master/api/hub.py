@@ -6,6 +6,12 @@ a stream), not the API idling. The hub arms itself by firing a probe through the
 master's one publish path (``saltsim/api/ready/<uuid>``) and seeing it come back, so a
 stream that has received ``retry: 400`` provably receives what is fired next.
 
+Probes are not events of the system under test: the hub's own and those every bus
+listener fires to prove it receives (``saltsim/listener/ready/<uuid>``, two per
+``saltsim cmd``) are kept off the streams, as Salt's bus has no such events. A client
+that proves its own stream that way (``saltsim.remote`` with a bus ``pull_address``)
+asks for them with ``?probes=true``.
+
 Each client has a bounded queue (``api_client_queue``). The hub only ever puts without
 waiting: a client whose queue is full loses the event (counted per client and in
 total), and when its queue has room again it receives ``saltsim/api/dropped``
@@ -26,15 +32,18 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
+from saltsim.client import READY_TAG as LISTENER_READY_TAG
 from saltsim.deadline import Deadline
 from saltsim.listener import ListenerCore
 from saltsim_master.api.subscriber import Outgoing, Subscriber
 
-__all__ = ["READY_TAG", "EventHub"]
+__all__ = ["PROBE_PREFIXES", "READY_TAG", "EventHub"]
 
 log = logging.getLogger(__name__)
 
 READY_TAG = "saltsim/api/ready"
+# Tags of probes, shown only to the streams that ask for them (``?probes=true``).
+PROBE_PREFIXES = (f"{READY_TAG}/", f"{LISTENER_READY_TAG}/")
 # Frames handled back to back before the hub lets the streams' writers run.
 _BATCH = 32
 
@@ -59,6 +68,7 @@ class EventHub:
         self._lock = asyncio.Lock()
         self.subscribers: set[Subscriber] = set()
         self.events = 0
+        self.probes = 0  # probe events seen (kept off the streams that did not ask)
         self.dropped = 0
         # Events sent in safejson's form (bytes keys, deep nesting) and events skipped
         # because even that failed: counted, logged at most once a minute.
@@ -133,14 +143,22 @@ class EventHub:
         if event is None:
             return
         self.events += 1
-        if self.subscribers:
+        probe = event.tag.startswith(PROBE_PREFIXES)
+        if probe:
+            self.probes += 1
+        wanted = [s for s in self.subscribers if s.probes or not probe]
+        if wanted:
             out, made_safe = Outgoing.made(event.tag, event.full)
             self.made_safe += made_safe
-            for subscriber in list(self.subscribers):
+            for subscriber in wanted:
                 subscriber.offer(out)
 
-    def subscribe(self, kind: str, token: str, user: str, peer: str) -> Subscriber:
+    def subscribe(
+        self, kind: str, token: str, user: str, peer: str, *, probes: bool = False
+    ) -> Subscriber:
+        """A new stream's queue; ``probes``: it also receives the probe events."""
         subscriber = Subscriber(kind, token, user, peer, self._queue_size, self._count_drop)
+        subscriber.probes = probes
         self.subscribers.add(subscriber)
         return subscriber
 
@@ -172,6 +190,7 @@ class EventHub:
             "listening": self._reader is not None,
             "clients": [s.as_dict() for s in self.subscribers],
             "events": self.events,
+            "probes": self.probes,
             "dropped": self.dropped,
             "bus_lost": counters.lost,
             "bad_frames": counters.bad_frames,

@@ -1,11 +1,14 @@
-"""``POST /``: lowstate chunks run through the ``local``, ``runner`` and ``wheel`` clients.
+"""``POST /``: lowstate chunks run through the ``local``, ``local_async``, ``runner`` and
+``wheel`` clients.
 
 Every chunk is checked before any runs, so a bad one (400) has no side effects. As in
-salt-api: ``local`` publishes and returns ``{minion_id: return}`` for the minions that
-answered within ``timeout`` (default ``job_timeout``), ``{}`` when nothing matched;
-``runner`` returns the runner's return; ``wheel`` returns ``{"tag", "data"}`` with the
-result in ``data.return``. Keys of a runner or wheel chunk that are not lowstate's own
-are keyword arguments, as salt-api passes them.
+salt-api: ``local`` publishes and returns ``{minion_id: return}`` within ``timeout``
+(default ``job_timeout``), a targeted minion that did not answer in time as ``false``
+(LocalClient.cmd's way), ``{}`` when nothing matched; ``local_async`` publishes and
+returns ``{"jid", "minions"}`` at once (``{}`` when nothing matched), the returns then
+at ``GET /jobs/<jid>``; ``runner`` returns the runner's return; ``wheel`` returns
+``{"tag", "data"}`` with the result in ``data.return``. Keys of a runner or wheel chunk
+that are not lowstate's own are keyword arguments, as salt-api passes them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from saltsim_master.commands import CommandTable, UnknownCommand
 
 __all__ = ["CLIENTS", "Lowstate", "chunks_of"]
 
-CLIENTS = ("local", "runner", "wheel")
+CLIENTS = ("local", "local_async", "runner", "wheel")
+_TARGETED = ("local", "local_async")
 _REFUSED = (TargetError, FrameError, ValueError, TypeError, UnknownCommand)
 _OWN = {
     "client",
@@ -44,8 +48,11 @@ def _check(index: int, chunk: Any) -> dict[str, Any]:
     if not isinstance(chunk, dict):
         raise BadRequest(f"{where} is {type(chunk).__name__}, not an object")
     client = chunk.get("client")
-    if client not in CLIENTS:
-        raise BadRequest(f"{where}: client must be one of {', '.join(CLIENTS)}, not {client!r}")
+    if client not in CLIENTS:  # salt-api's words, then what saltsim serves
+        raise BadRequest(
+            f"{where}: Invalid client specified: '{client}' (saltsim's API serves "
+            f"{', '.join(CLIENTS)})"
+        )
     fun = chunk.get("fun")
     if not isinstance(fun, str) or not fun:
         raise BadRequest(f"{where}: fun must be a function name such as test.ping")
@@ -53,8 +60,8 @@ def _check(index: int, chunk: Any) -> dict[str, Any]:
     kwarg = chunk.get("kwarg", {})
     if not isinstance(kwarg, dict):
         raise BadRequest(f"{where}: kwarg must be an object")
-    if client == "local" and chunk.get("tgt") in (None, ""):
-        raise BadRequest(f"{where}: the local client needs tgt")
+    if client in _TARGETED and chunk.get("tgt") in (None, ""):
+        raise BadRequest(f"{where}: the {client} client needs tgt")
     timeout = chunk.get("timeout")
     if timeout is not None:
         try:
@@ -65,7 +72,7 @@ def _check(index: int, chunk: Any) -> dict[str, Any]:
     return {
         **chunk,
         "arg": arg if isinstance(arg, list) else [arg],  # form data: one arg is a string
-        "kwarg": {**kwarg, **extra} if client != "local" else kwarg,
+        "kwarg": {**kwarg, **extra} if client not in _TARGETED else kwarg,
         "timeout": timeout,
     }
 
@@ -82,7 +89,8 @@ def chunks_of(data: Any) -> list[dict[str, Any]]:
 
 class Lowstate:
     """Runs checked chunks through the core's command table: the ``local`` client is the
-    ``local`` command (``publish`` for ``local_async``), ``runner`` and ``wheel`` theirs."""
+    ``local`` command, ``local_async`` the ``publish`` command, ``runner`` and ``wheel``
+    theirs."""
 
     def __init__(self, commands: CommandTable) -> None:
         self.commands = commands
@@ -91,6 +99,8 @@ class Lowstate:
         try:
             if chunk["client"] == "local":
                 return await self.local(chunk, user)
+            if chunk["client"] == "local_async":
+                return await self.local_async(chunk, user)
             if chunk["client"] == "runner":
                 reply = await self.runner(chunk["fun"], chunk["arg"], chunk["kwarg"], user)
                 return reply["return"]
@@ -130,12 +140,22 @@ class Lowstate:
         except _REFUSED as exc:
             raise BadRequest(f"local {chunk['fun']}: {exc}") from None
 
+    async def local_async(self, chunk: dict[str, Any], user: str) -> dict[str, Any]:
+        """Salt's ``LocalClient.run_job``: ``{"jid", "minions"}``, or ``{}`` when the target
+        matched no minion (no job is published then)."""
+        published = await self.publish(chunk, user)
+        if not published["jid"]:
+            return {}
+        return {"jid": published["jid"], "minions": published["minions"]}
+
     async def local(self, chunk: dict[str, Any], user: str) -> dict[str, Any]:
-        """``{minion_id: return}`` of the targeted minions that answered in time."""
+        """``{minion_id: return}``; a targeted minion that did not answer in time is
+        ``False``, as in Salt's ``LocalClient.cmd``."""
         load = {**self._job_load(chunk, user), "timeout": chunk.get("timeout")}
         try:
             reply = await self.commands.dispatch("local", load)
         except _REFUSED as exc:
             raise BadRequest(f"local {chunk['fun']}: {exc}") from None
         answered: dict[str, Any] = reply["return"]
-        return answered
+        silent = {m: False for m in reply.get("minions", []) if m not in answered}
+        return {**answered, **silent}

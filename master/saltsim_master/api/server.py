@@ -122,6 +122,7 @@ class RestApi:
             ("GET", "/login", views.login_page),
             ("POST", "/login", views.login),
             ("POST", "/logout", views.logout),
+            ("POST", "/token", views.token),
             ("GET", "/events", views.events),
             ("GET", "/ws", views.websocket),
             ("GET", "/ws/{token}", views.websocket),

@@ -4,6 +4,9 @@ SSE is written as salt-api's rest_cherrypy writes it: ``retry: 400`` and a newli
 then per event ``tag: <tag>``, ``data: {"data": <payload>, "tag": <tag>}`` and a blank
 line. The WebSocket sends one JSON text message per event, the same ``{"data", "tag"}``.
 
+Probe events (``saltsim/listener/ready/<uuid>``, ``saltsim/api/ready/<uuid>``) are left
+out unless the request says ``?probes=true`` (see ``hub``).
+
 A stream ends (SSE: the chunked body is closed; WebSocket: close code 1001 with the
 reason) when its token expires or is logged out, when the master stops, or when the
 client goes away. A client that stopped reading is cut off at those moments too: every
@@ -24,7 +27,7 @@ from saltsim_master.api.hub import EventHub
 from saltsim_master.api.subscriber import Outgoing, Subscriber
 from saltsim_master.api.tokens import Token, Tokens
 
-__all__ = ["RETRY", "Streams", "sse_block"]
+__all__ = ["RETRY", "Streams", "sse_block", "wants_probes"]
 
 RETRY = b"retry: 400\n"
 # How often an idle stream checks that its client is still connected and its token alive.
@@ -50,6 +53,18 @@ def _peer(request: web.Request) -> str:
     return request.remote or ""
 
 
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def wants_probes(request: web.Request) -> bool:
+    """``?probes=true``: the stream also carries the probe events; ``BadRequest`` for a
+    value that is neither yes nor no."""
+    value = request.query.get("probes", "").lower()
+    if value not in _YES + _NO:
+        raise BadRequest(f"probes must be true or false, not {value!r}")
+    return value in _YES
+
+
 def _abort(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
@@ -65,11 +80,14 @@ class Streams:
         self.tokens = tokens
 
     async def sse(self, request: web.Request, token: Token) -> web.StreamResponse:
+        probes = wants_probes(request)
         await self.hub.start()
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
-        subscriber = self.hub.subscribe("sse", token.token, token.user, _peer(request))
+        subscriber = self.hub.subscribe(
+            "sse", token.token, token.user, _peer(request), probes=probes
+        )
         try:
             await response.prepare(request)
             await response.write(RETRY)
@@ -93,8 +111,11 @@ class Streams:
         ws = web.WebSocketResponse(heartbeat=30.0)
         if not ws.can_prepare(request).ok:
             raise BadRequest("/ws expects a WebSocket upgrade request (Upgrade: websocket)")
+        probes = wants_probes(request)
         await self.hub.start()
-        subscriber = self.hub.subscribe("ws", token.token, token.user, _peer(request))
+        subscriber = self.hub.subscribe(
+            "ws", token.token, token.user, _peer(request), probes=probes
+        )
         reader: asyncio.Task[None] | None = None
         try:
             await ws.prepare(request)

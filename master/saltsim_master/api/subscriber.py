@@ -58,6 +58,7 @@ class Subscriber:
         self.kind, self.token, self.user, self.peer = kind, token, user, peer
         self.queue: asyncio.Queue[Outgoing] = asyncio.Queue(size)
         self.dropped = 0
+        self.probes = False  # also receives the probe events (``?probes=true``)
         self.ended = ""
         self._unreported = 0
         self._on_drop = on_drop

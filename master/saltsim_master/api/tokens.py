@@ -1,9 +1,15 @@
-"""Logins and tokens: eauth ``auto`` against ``api_users``, Salt's token lifetime.
+"""Logins and tokens: any eauth name against ``api_users``, Salt's token lifetime.
+
+saltsim has no PAM or LDAP behind it: every eauth name (``pam``, ``ldap``, ``auto``,
+``file``, ...) checks the same ``api_users``, as a test double of those backends would,
+so salt-api tutorials and clients (pepper defaults to ``auto``, most docs say ``pam``)
+work as written; an unknown user or a wrong password is refused whatever the name.
 
 A token is a random 40-hex string (the shape of salt-api's session ids). It is the
-``X-Auth-Token`` header, the ``session_id`` cookie and, when the config allows, the
-``?token=`` of ``/events`` and ``/ws``. Tokens live in the master's memory: a restarted
-master forgets them, as a salt-api with memory sessions does.
+``X-Auth-Token`` header, the ``session_id`` cookie, the ``token`` of a ``/run`` chunk
+(made by ``POST /login`` or ``POST /token``: one kind of token, as in Salt) and, when the
+config allows, the ``?token=`` of ``/events`` and ``/ws``. Tokens live in the master's
+memory: a restarted master forgets them, as a salt-api with memory sessions does.
 """
 
 from __future__ import annotations
@@ -43,6 +49,16 @@ class Token:
             "perms": list(PERMS),
         }
 
+    def as_eauth_token(self) -> dict[str, object]:
+        """One element of ``POST /token``'s list, as Salt's ``auth.mk_token`` makes it."""
+        return {
+            "start": self.start,
+            "expire": self.expire,
+            "name": self.user,
+            "eauth": self.eauth,
+            "token": self.token,
+        }
+
 
 class Tokens:
     """The logins in memory: credentials checked against ``api_users``, tokens by value."""
@@ -61,10 +77,13 @@ class Tokens:
 
     def verify(self, username: object, password: object, eauth: object) -> str:
         """The user name if the credentials are good, else ``Unauthorized`` (never saying
-        which part was wrong)."""
-        if eauth != "auto":
+        whether the user or the password was wrong). Any eauth name is accepted."""
+        if not isinstance(eauth, str) or not eauth:
             self.refused += 1
-            raise Unauthorized(f"eauth {eauth!r} is not available; saltsim's API uses 'auto'")
+            raise Unauthorized(
+                "Could not authenticate using provided credentials: no eauth given "
+                "(send eauth, e.g. pam or auto: every name checks api_users here)"
+            )
         if not self._users:
             self.refused += 1
             raise Unauthorized("no API users are configured (api_users); nobody can log in")
@@ -81,9 +100,14 @@ class Tokens:
     def login(self, username: object, password: object, eauth: object) -> Token:
         """A new token for good credentials (``verify``)."""
         user = self.verify(username, password, eauth)
+        assert isinstance(eauth, str)  # verify() refused anything else
+        return self.issue(user, eauth)
+
+    def issue(self, user: str, eauth: str) -> Token:
+        """A new token for a user whose credentials ``verify`` accepted."""
         self._purge()
         start = self._clock()
-        token = Token(secrets.token_hex(20), user, "auto", start, start + self._lifetime)
+        token = Token(secrets.token_hex(20), user, eauth, start, start + self._lifetime)
         self._tokens[token.token] = token
         return token
 
@@ -101,6 +125,14 @@ class Tokens:
             self.refused += 1
             raise Unauthorized("token expired: log in again at POST /login")
         return found
+
+    def find(self, token: str) -> Token | None:
+        """The live token of that value, or ``None`` (counted as a refusal); for the
+        ``token`` of a ``/run`` chunk, whose refusal the caller words."""
+        try:
+            return self.check(token)
+        except Unauthorized:
+            return None
 
     def alive(self, token: Token) -> bool:
         """Still valid: not logged out and not expired (streams check this)."""

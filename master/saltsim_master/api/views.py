@@ -2,8 +2,9 @@
 
 Authentication: the ``X-Auth-Token`` header, else the ``session_id`` cookie that
 ``POST /login`` sets; on ``/events`` and ``/ws`` also ``?token=`` (and ``/ws/<token>``)
-when ``api_allow_query_token`` is on. Everything but ``/``, ``/login`` and ``/run``
-(which carries credentials in each chunk) needs a live token.
+when ``api_allow_query_token`` is on. Everything but ``GET /``, ``/login``, ``/token``
+and ``/run`` (whose chunks carry a ``token`` or eauth credentials each, see ``runauth``)
+needs a live token.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from saltsim import safejson
 from saltsim_master.api.bodies import BodyReader
 from saltsim_master.api.errors import BadRequest, Unauthorized
 from saltsim_master.api.lowstate import CLIENTS, Lowstate, chunks_of
+from saltsim_master.api.runauth import chunk_user
 from saltsim_master.api.streams import Streams
 from saltsim_master.api.tokens import Token, Tokens
 from saltsim_master.commands import CommandTable
@@ -97,14 +99,35 @@ class Views:
         return _json_response({"return": results})
 
     async def run_with_credentials(self, request: web.Request) -> web.Response:
-        """``POST /run``: every chunk carries ``username``, ``password`` and ``eauth``."""
+        """``POST /run``: every chunk carries a ``token`` or ``username``, ``password`` and
+        ``eauth``; all are checked before any chunk runs."""
         _raw, data = await self.bodies.read(request)
         chunks = chunks_of(data)
-        users = [
-            self.tokens.verify(c.get("username"), c.get("password"), c.get("eauth")) for c in chunks
-        ]
+        users = [chunk_user(c, self.tokens) for c in chunks]
         results = [await self.lowstate.run(c, u) for c, u in zip(chunks, users, strict=True)]
         return _json_response({"return": results})
+
+    async def token(self, request: web.Request) -> web.Response:
+        """``POST /token``: a Salt eauth token per credentials chunk, as salt-api's (a bare
+        list of ``{"start", "expire", "name", "eauth", "token"}``), for ``/run`` chunks
+        (``pepper --run-uri``) or the ``X-Auth-Token`` header."""
+        _raw, data = await self.bodies.read(request)
+        listed = data if isinstance(data, list) else [data]
+        if not listed or not all(
+            isinstance(c, dict) and {"username", "password", "eauth"} <= c.keys() for c in listed
+        ):
+            raise BadRequest('Require "username", "password", and "eauth" params')
+        made = []
+        for creds in listed:
+            username = creds["username"]
+            try:
+                user = self.tokens.verify(username, creds["password"], creds["eauth"])
+            except Unauthorized:  # the auth.mk_token runner call refused, in the master's words
+                raise Unauthorized(
+                    f'Authentication failure of type "eauth" occurred for user {username}.'
+                ) from None
+            made.append(self.tokens.issue(user, creds["eauth"]).as_eauth_token())
+        return _json_response(made)
 
     async def login_page(self, request: web.Request) -> web.Response:
         return _json_response(
@@ -174,14 +197,11 @@ class Views:
         # salt-api runs every chunk here as local_async, whatever client it names (a
         # runner chunk without tgt reached publish() and was a 500)
         if isinstance(data, dict):
-            data = {**data, "client": "local"}
+            data = {**data, "client": "local_async"}
         elif isinstance(data, list):
-            data = [{**c, "client": "local"} if isinstance(c, dict) else c for c in data]
-        jobs = []
-        for chunk in chunks_of(data):
-            published = await self.lowstate.publish(chunk, token.user)
-            jobs.append({"jid": published["jid"], "minions": published["minions"]})
-        links = {"jobs": [{"href": f"/jobs/{job['jid']}"} for job in jobs if job["jid"]]}
+            data = [{**c, "client": "local_async"} if isinstance(c, dict) else c for c in data]
+        jobs = [await self.lowstate.local_async(c, token.user) for c in chunks_of(data)]
+        links = {"jobs": [{"href": f"/jobs/{job['jid']}"} for job in jobs if job]}
         return _json_response({"return": jobs, "_links": links}, status=202)
 
     async def jobs(self, request: web.Request) -> web.Response:
