@@ -120,7 +120,7 @@ def test_summary_has_a_line_per_expectation() -> None:
     run = run_of(("a", {}))
     summary = render_summary(check(scenario("  - order: [a]\n  - never: a"), run))
     assert summary.splitlines() == [
-        "pass    order (line 6): 1 patterns matched in order (seq 1)",
+        "pass    order (line 6): 1 pattern matched in order (seq 1)",
         "FAIL    never (line 7): 1 event in the run matches a, expected none (seq 1)",
     ]
 

@@ -54,6 +54,7 @@ def describe_step(step: Step) -> str:
         text = f"{_job(args.command)} --async (jid as ${{{args.jid}}})"
     elif kind == "returns":
         text = f"wait for the returns of ${{{args.jid}}} from {_targets(args.sources)}"
+        text += f" but {', '.join(args.excluded)}" if args.excluded else ""
     elif kind == "run":
         text = " ".join(["salt-run", args.fun, *(compact(a) for a in args.arg)])
     elif kind == "fire":

@@ -37,7 +37,8 @@ def judge_order(exp: ExpectOrder, scope: Scope) -> Verdict:
         scope.captures.update(captured)
         matched.append(scope.view[index])
         start = index + 1
-    return Verdict(True, f"{total} patterns matched in order (seq {seqs(matched)})", matched)
+    noun = "pattern" if total == 1 else "patterns"
+    return Verdict(True, f"{total} {noun} matched in order (seq {seqs(matched)})", matched)
 
 
 @dataclass

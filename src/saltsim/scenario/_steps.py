@@ -121,18 +121,25 @@ def _cmd_async(reader: Reader, value: Any, line: int) -> AsyncCommand:
 
 
 def _returns(reader: Reader, value: Any, line: int) -> Returns:
-    """``returns: NAME`` or ``returns: {jid: NAME, from: all | ID | [IDS]}``."""
+    """``returns: NAME`` or ``returns: {jid: NAME, from: all | ID | [IDS], except: IDS}``."""
     if isinstance(value, str):
         return Returns(_capture_name(reader, value, line, "returns"))
     mapping = reader.mapping(value, line, "returns (a jid name, or {jid: NAME, from: IDS})")
-    reader.only_keys(mapping, ("jid", "from"), "returns")
+    reader.only_keys(mapping, ("jid", "from", "except"), "returns")
     if "jid" not in mapping:
         reader.fail(line, "returns needs jid: the name a cmd_async step captured")
     name = _capture_name(reader, mapping["jid"], mapping.line_of("jid"), "returns jid")
     sources = None
     if "from" in mapping:
         sources = _targets(reader, mapping["from"], mapping.line_of("from"), "returns from")
-    return Returns(name, sources)
+    excluded: tuple[str, ...] = ()
+    if "except" in mapping:
+        where = mapping.line_of("except")
+        named = _targets(reader, mapping["except"], where, "returns except")
+        if named == ALL:
+            reader.fail(where, "returns except: 'all' leaves nothing to wait for")
+        excluded = tuple(named)
+    return Returns(name, sources, excluded)
 
 
 def _run(reader: Reader, value: Any, line: int) -> RunnerCall:

@@ -26,7 +26,8 @@ OWN_PREFIX = "saltsim/"  # saltsim's own events; only patterns whose tag starts 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Names every pattern may use without capturing them: the run's minions.
 BUILTINS = ("minions",)
-# ``${minions}`` or ``${minions - m2, m3}``: the run's minion ids (but those), as a set.
+# ``${minions}`` or ``${minions - m2, m3}``: the run's minion ids (but those), sorted; a set
+# under the keys Salt fills from sets (``_ID_SETS``).
 ID_SET = re.compile(r"\$\{minions(?:\s+-\s+([A-Za-z0-9_.,\s-]+))?\}")
 _GLOB_CHARS = frozenset("*?[")
 _NO_CAPTURES: Mapping[str, Any] = {}
@@ -98,7 +99,7 @@ class _DataMatch:
 
     def __call__(self, expected: Any, actual: Any, where: str) -> str | None:
         if isinstance(expected, str) and (ids := ID_SET.fullmatch(expected)):
-            return self.ids(id_set(ids, self.captures), actual, where)
+            return self(id_set(ids, self.captures), actual, where)  # a sorted list
         if isinstance(expected, str):
             return self.text(expected, actual, where)
         if isinstance(expected, dict):
@@ -150,6 +151,10 @@ class _DataMatch:
             if key not in actual:
                 return f"{where}.{key}: missing"
             got = actual[key]
+            if key in _ID_SETS and isinstance(item, str) and (ids := ID_SET.fullmatch(item)):
+                if problem := self.ids(id_set(ids, self.captures), got, f"{where}.{key}"):
+                    return problem
+                continue
             if key in _ID_SETS and _plain_ids(item) and _plain_ids(got):
                 item, got = sorted(item), sorted(got)  # sets of ids in Salt: order is chance
             if problem := self(item, got, f"{where}.{key}"):

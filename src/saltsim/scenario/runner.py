@@ -240,8 +240,8 @@ class ScenarioRunner:
         )
         began = time.monotonic()
         self.say(
-            f"  step {index + 1}/{len(self.scenario.steps)} {step.label(index + 1)}: "
-            f"{step.describe()}"
+            f"  step {index + 1}/{len(self.scenario.steps)}"
+            f"{' ' + step.name if step.name else ''}: {step.describe()}"
         )
         self._act(bed, recorder, step, self._cursor)
         if step.kind in ("cmd", "cmd_async", "run", "key", "fire", "cloud"):
@@ -358,9 +358,15 @@ class ScenarioRunner:
     def _returns(self, recorder: Recorder, returns: Returns, timeout: float, since: int) -> None:
         jid = self.captures[returns.jid]
         sources = returns.sources
-        minions = (
-            self.jobs[returns.jid] if sources is None else self.scenario.settings.resolve(sources)
-        )
+        minions = [
+            m
+            for m in (
+                self.jobs[returns.jid]
+                if sources is None
+                else self.scenario.settings.resolve(sources)
+            )
+            if m not in returns.excluded
+        ]
         # Returns may have landed while earlier steps ran: search from the publication on.
         start = next(
             (i for i, e in enumerate(recorder.since(0)) if e.tag == f"salt/job/{jid}/new"), since

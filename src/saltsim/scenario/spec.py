@@ -154,11 +154,13 @@ class AsyncCommand:
 
 @dataclass(frozen=True)
 class Returns:
-    """``returns: {jid: NAME, from: all | IDS}``: wait until each minion named returned for
-    the job a ``cmd_async`` captured as ``NAME`` (``None``: every minion the job targeted)."""
+    """``returns: {jid: NAME, from: all | IDS, except: IDS}``: wait until each minion named
+    returned for the job a ``cmd_async`` captured as ``NAME`` (``sources`` ``None``: every
+    minion the job targeted), but those ``excluded`` (a minion killed mid-job)."""
 
     jid: str
     sources: Targets | None = None
+    excluded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,7 @@ def check_targets(source: str, settings: Settings, steps: Sequence[Step]) -> Non
         is_key = isinstance(step.args, KeyAction)
         targets = step.args.targets if is_key else step.args
         if isinstance(step.args, Returns):
-            targets = step.args.sources
+            targets = (*step.args.excluded, *(step.args.sources or ()))
         elif step.kind not in (*MINION_STEPS, *MINION_WAITS, "key"):
             continue
         if targets is None or targets == ALL:
