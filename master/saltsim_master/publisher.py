@@ -3,6 +3,11 @@
 Registers the client commands ``publish`` (Salt's LocalClient publish: returns the jid
 and the targeted minions at once) and ``local`` (publish, then wait for the returns, as
 salt-api's ``local`` client), and a tick hook that prunes the job cache (``keep_jobs``).
+
+A listed id with no accepted key is not targeted but ``missing`` (Salt's
+``_check_list_minions``, for ``list`` targets and a compound's ``L@`` terms); ``local``
+answers for it, and for a targeted minion that did not return in time, with the line
+Salt 3008's ``salt`` prints for it (``no_return``).
 """
 
 from __future__ import annotations
@@ -18,8 +23,32 @@ from saltsim_master.config import MasterConfig
 from saltsim_master.jobs import Job, JobCache
 from saltsim_master.keys import KeyStore
 from saltsim_master.registry import Registry
+from saltsim_master.sessions import Sessions
 
-__all__ = ["Grains", "JobPublisher", "PublishContext"]
+__all__ = ["NOT_CONNECTED", "Grains", "JobPublisher", "PublishContext", "no_response"]
+
+# What Salt 3008.3's LocalClient reports for a minion that did not return (observed:
+# ``salt -L up,down,nokey test.ping``): a minion whose grains are cached but which is not
+# connected while others are, and any other (no key, connected but silent).
+NOT_CONNECTED = "Minion did not return. [Not connected]"
+
+
+def no_response(jid: str) -> str:
+    return (
+        "Minion did not return. [No response]\nThe minions may not have all finished running "
+        "and any remaining minions will return upon completion. To look up the return data "
+        f"for this job later, run the following command:\n\nsalt-run jobs.lookup_jid {jid}"
+    )
+
+
+def _listed(tgt: Any, tgt_type: str) -> list[str]:
+    """The ids a target lists by name: a ``list`` target's, a compound's ``L@`` terms'."""
+    if tgt_type == "list":
+        return [t.strip() for t in tgt.split(",")] if isinstance(tgt, str) else list(tgt)
+    if tgt_type != "compound" or not isinstance(tgt, str):
+        return []
+    words = [w.strip("()") for w in tgt.split()]
+    return [i for w in words if w.startswith("L@") for i in w[2:].split(",") if i]
 
 
 class PublishContext(Protocol):
@@ -29,6 +58,8 @@ class PublishContext(Protocol):
     def config(self) -> MasterConfig: ...
     @property
     def keys(self) -> KeyStore: ...
+    @property
+    def sessions(self) -> Sessions: ...
     @property
     def make_jid(self) -> Callable[[], str]: ...
     def fire(self, tag: str, data: dict[str, Any]) -> None: ...
@@ -65,13 +96,14 @@ class JobPublisher:
         not accepted; ``TargetError`` for a bad target, whether or not any minion is there."""
         check_target(tgt, tgt_type)
         accepted = self.ctx.keys.list("accepted")
+        known = set(accepted)
+        # As Salt's _check_list_minions: both lists keep the target's order.
+        missing = list(dict.fromkeys(m for m in _listed(tgt, tgt_type) if m not in known))
         if tgt_type == "list":
-            # As Salt's _check_list_minions: both lists keep the target's order.
-            listed = [t.strip() for t in tgt.split(",")] if isinstance(tgt, str) else list(tgt)
-            known = set(accepted)
-            return [m for m in listed if m in known], [m for m in listed if m not in known]
+            listed = _listed(tgt, tgt_type)
+            return [m for m in listed if m in known], missing
         minions = [m for m in accepted if match_target(tgt, tgt_type, m, self.grains.get(m))]
-        return minions, []
+        return minions, missing
 
     # -- publish ------------------------------------------------------------------------
     def publish(self, load: dict[str, Any]) -> dict[str, Any]:
@@ -110,15 +142,34 @@ class JobPublisher:
 
     async def _local_command(self, load: dict[str, Any]) -> dict[str, Any]:
         """Publish, then wait for the returns (``timeout``, default ``job_timeout``):
-        ``return`` is ``{minion_id: return}`` of the targeted minions that answered."""
+        ``return`` is ``{minion_id: return}`` of the targeted minions that answered,
+        ``retcode`` theirs (0, or the minion's; 1 for a return that says it failed), and
+        ``no_return`` Salt's line for each one that did not: the silent targeted minions,
+        then the missing ids, each sorted, as Salt reports them."""
         published = self.publish(load)
         if not published["jid"]:
-            return {**published, "return": {}}
+            return {**published, "return": {}, "retcode": {}, "no_return": {}}
+        jid = published["jid"]
         timeout = load.get("timeout")
         wait = self.ctx.config.job_timeout if timeout is None else float(timeout)
-        returns = await self.wait_returns(published["jid"], wait)
-        answered = {m: returns[m].get("return") for m in published["minions"] if m in returns}
-        return {**published, "return": answered}
+        returns = await self.wait_returns(jid, wait)
+        answered = [m for m in published["minions"] if m in returns]
+        silent = sorted(set(published["minions"]) - set(answered))
+        return {
+            **published,
+            "return": {m: returns[m].get("return") for m in answered},
+            "retcode": {m: _retcode(returns[m]) for m in answered},
+            "no_return": {
+                **{m: self._no_return(jid, m) for m in silent},
+                **{m: no_response(jid) for m in sorted(published["missing"])},
+            },
+        }
+
+    def _no_return(self, jid: str, minion_id: str) -> str:
+        connected = self.ctx.sessions.connected(self.ctx.config.heartbeat_timeout)
+        if self.grains.get(minion_id) and connected and minion_id not in connected:
+            return NOT_CONNECTED
+        return no_response(jid)
 
     # -- returns ------------------------------------------------------------------------
     def get(self, jid: str) -> Job | None:
@@ -146,3 +197,11 @@ class JobPublisher:
     def prune(self) -> None:
         """The tick's job cache pruning (the files go in the writer thread)."""
         self.jobs.prune(self.ctx.config.keep_jobs_for)
+
+
+def _retcode(ret: dict[str, Any]) -> int:
+    """A return's exit code as Salt's CLI reads it: ``retcode``, else 1 if not ``success``."""
+    code = ret.get("retcode")
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        return code
+    return 0 if ret.get("success", True) else 1

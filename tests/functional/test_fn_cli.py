@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from saltsim.deadline import Deadline
 from saltsim.testbed.local import LocalTestbed
 
 pytestmark = pytest.mark.functional
@@ -104,3 +107,60 @@ def test_broken_config_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert f"saltsim: error: {config}:2:1: broken YAML" in result.stderr
+
+
+def _present(bed: LocalTestbed, ids: list[str]) -> bool:
+    with bed.client() as client:
+        return bool(client.runner("manage.present")["return"] == ids)
+
+
+def test_a_list_target_reports_what_did_not_return_as_salt(bed: LocalTestbed) -> None:
+    """Salt 3008.3's ``salt -L up,down,nokey test.ping`` (observed): the returns, then the
+    silent known minion ``[Not connected]``, then the id with no key ``[No response]`` with
+    the job's lookup line; stderr's error line, exit 1. It used to drop ``ghost``, exit 0."""
+    with bed.listener() as events:
+        bed.add_minion("cli2")
+        deadline = Deadline(20)
+        while events.wait_for("salt/auth", deadline.remaining()).data["id"] != "cli2":
+            pass
+    with bed.client() as client:
+        client.key("accept", "*")
+    Deadline(30).poll(lambda: _present(bed, ["cli1", "cli2"]), "cli1 and cli2 present")
+    up = saltsim(bed, "cmd", "-L", "cli2,ghost", "test.ping")
+    assert up.returncode == 1 and up.stderr.endswith(
+        "ERROR: Minions returned with non-zero exit code\n"
+    )
+    lines = up.stdout.splitlines()
+    assert lines[:4] == ["cli2:", "    True", "ghost:", "    Minion did not return. [No response]"]
+    assert re.fullmatch(r"    salt-run jobs\.lookup_jid \d{20}", lines[-1])
+    bed.stop_minion("cli2")
+    Deadline(30).poll(lambda: _present(bed, ["cli1"]), "cli2 gone")
+    down = saltsim(bed, "cmd", "-L", "cli1,cli2,ghost", "test.ping", "-t", "1")
+    assert down.returncode == 1
+    assert down.stdout.splitlines()[:6] == [
+        "cli1:",
+        "    True",
+        "cli2:",
+        "    Minion did not return. [Not connected]",
+        "ghost:",
+        "    Minion did not return. [No response]",
+    ]
+    as_json = json.loads(
+        saltsim(bed, "cmd", "-L", "ghost,cli1", "test.ping", "--out", "json").stdout
+    )
+    assert as_json["cli1"] is True and as_json["ghost"].startswith("Minion did not return.")
+    compound = saltsim(bed, "cmd", "-C", "G@id:cli1 or L@ghost", "test.ping")
+    assert compound.returncode == 1 and "ghost:" in compound.stdout
+
+
+@pytest.mark.parametrize(
+    "target", [["zzz*"], ["-L", "ghost,phantom"], ["-G", "os:Plan9"], ["-C", "L@ghost and cli1"]]
+)
+def test_a_target_nobody_matches_sends_nothing(bed: LocalTestbed, target: list[str]) -> None:
+    """Salt 3008.3, for a glob, a list of ids with no key, a grain, a compound (observed)."""
+    none = saltsim(bed, "cmd", *target, "test.ping")
+    assert (none.returncode, none.stdout, none.stderr) == (
+        2,
+        "No minions matched the target. No command was sent, no jid was assigned.\n",
+        "ERROR: No return received\n",
+    )

@@ -233,3 +233,45 @@ def test_the_rest_api_lowstate_runs_through_the_same_table(tmp_path: Path) -> No
     with pytest.raises(BadRequest, match="unknown client cmd 'wheel'"):  # not wired here
         asyncio.run(lowstate.run(wheel, "api"))
     assert master.core.fired[0][1]["user"] == "api"
+
+
+def test_a_compounds_listed_ids_with_no_key_are_missing(tmp_path: Path) -> None:
+    """Salt's _check_compound_minions collects its L@ terms' missing ids."""
+    master = Master(tmp_path)
+    reply = master.dispatch("publish", _ping("G@role:db or (L@web1,nope,web9)", "compound"))
+    assert (reply["minions"], reply["missing"]) == (["db1", "web1"], ["nope", "web9"])
+
+
+def test_local_names_each_id_that_did_not_return_as_salt_3008(tmp_path: Path) -> None:
+    """``salt -L`` on Salt 3008.3: a known minion not connected while others are is
+    ``[Not connected]``; a silent connected one or an id with no key ``[No response]``
+    with the lookup line; silent ones first, then the missing, each sorted."""
+    master = Master(tmp_path)
+    for minion_id in ("web1", "web2"):  # db1 (grains cached) is not connected
+        master.core.sessions.open(minion_id, new_session_key()).confirmed = True
+    load = {**_ping("zz,web2,web1,nope,db1", "list"), "timeout": 0.05}
+    reply = asyncio.run(_local(master, load, {"web1": True}))
+    jid = reply["jid"]
+    assert reply["return"] == {"web1": True} and reply["retcode"] == {"web1": 0}
+    assert list(reply["no_return"]) == ["db1", "web2", "nope", "zz"]
+    assert reply["no_return"]["db1"] == "Minion did not return. [Not connected]"
+    for silent in ("web2", "nope", "zz"):
+        text = reply["no_return"][silent]
+        assert text.startswith("Minion did not return. [No response]\nThe minions may not")
+        assert text.endswith(f"\n\nsalt-run jobs.lookup_jid {jid}")
+
+
+def test_local_gives_each_return_its_retcode(tmp_path: Path) -> None:
+    master = Master(tmp_path)
+    waiting = asyncio.run(_local_full(master, {**_ping("web*"), "timeout": 1}))
+    assert waiting["retcode"] == {"web1": 2, "web2": 1} and waiting["no_return"] == {}
+
+
+async def _local_full(master: Master, load: dict[str, Any]) -> dict[str, Any]:
+    waiting = asyncio.create_task(master.core.commands.dispatch("local", load))
+    await asyncio.sleep(0)
+    (published,) = master.core.published
+    jid = published["jid"]
+    master.publisher.record_return("web1", {"jid": jid, "id": "web1", "retcode": 2})
+    master.publisher.record_return("web2", {"jid": jid, "id": "web2", "success": False})
+    return await waiting

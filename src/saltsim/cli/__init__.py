@@ -4,6 +4,7 @@
 # docstring above is the parser's description, so the layout is told here instead):
 #   bus.py          saltsim bus, saltsim demo
 #   master.py       saltsim cmd, run, key (salt, salt-run, salt-key) through a master
+#   returns.py      saltsim cmd's job through the master's local command, printed as salt
 #   state_event.py  saltsim run state.event, listening on the bus itself
 #   event_send.py   saltsim event send (salt-run / salt-call event.send)
 #   target.py       where a tool finds the master's bus (-c, --master, the environment)

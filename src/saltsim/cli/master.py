@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from saltsim.cli import returns
 from saltsim.cli.arguments import parse_args
 from saltsim.cli.credentials import client_token
 from saltsim.cli.output import render
@@ -45,20 +46,10 @@ def cmd_cmd(args: argparse.Namespace) -> int:
     tgt_type = args.tgt_type or "glob"
     fun_args, kwargs = parse_args(args.args)
     with _client(args) as client:
-        returns, expected = client.cmd(
-            args.target, args.fun, fun_args, kwargs, tgt_type, timeout=args.timeout or 5.0
+        reply = returns.local(
+            client, args.target, args.fun, fun_args, kwargs, tgt_type, args.timeout or 5.0
         )
-    if not expected:
-        print("No minions matched the target. No command was sent, no jid was assigned.")
-        print("ERROR: No return received", file=sys.stderr)
-        return 2
-    shown: dict[str, Any] = {m: returns[m]["return"] for m in expected if m in returns}
-    for minion_id in expected:
-        if minion_id not in returns:
-            shown[minion_id] = "Minion did not return. [No response]"
-    _print(shown, args.out)
-    failed = any(not r.get("success", False) for r in returns.values())
-    return 1 if failed or len(returns) < len(expected) else 0
+    return returns.show(reply, args.out)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
