@@ -301,7 +301,8 @@ def check_targets(source: str, settings: Settings, steps: Sequence[Step]) -> Non
         is_key = isinstance(step.args, KeyAction)
         targets = step.args.targets if is_key else step.args
         if isinstance(step.args, Returns):
-            targets = (*step.args.excluded, *(step.args.sources or ()))
+            sources = step.args.sources
+            targets = (*step.args.excluded, *(sources if isinstance(sources, tuple) else ()))
         elif step.kind not in (*MINION_STEPS, *MINION_WAITS, "key"):
             continue
         if targets is None or targets == ALL:
