@@ -164,3 +164,17 @@ def test_a_target_nobody_matches_sends_nothing(bed: LocalTestbed, target: list[s
         "No minions matched the target. No command was sent, no jid was assigned.\n",
         "ERROR: No return received\n",
     )
+
+
+def test_cmd_puts_no_listener_probe_on_the_bus(bed: LocalTestbed) -> None:
+    """``saltsim cmd`` gathered returns through a bus listener of its own, whose readiness
+    probes (``saltsim/listener/ready/<uuid>``) every watcher saw; the master's local
+    command gathers them now."""
+    with bed.listener() as events:
+        saltsim(bed, "cmd", "*", "test.ping")
+        assert events.fire_event({}, "test/cli/end")
+        seen: list[str] = []
+        deadline = Deadline(20)
+        while not seen or seen[-1] != "test/cli/end":
+            seen.append(events.wait_for("", deadline.remaining()).tag)
+    assert [tag for tag in seen if tag.startswith("saltsim/listener/")] == []

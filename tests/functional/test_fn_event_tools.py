@@ -206,6 +206,33 @@ def test_state_event_regex_is_a_full_match(
     assert [tag for tag, _ in parse_lines(out)] == ["test/re/42"]
 
 
+def test_state_event_prints_text_as_it_is(
+    bed: LocalTestbed, events: EventClient, tools: list[Tool]
+) -> None:
+    """Salt 3008.3's runner prints ``{"name": "café", "e": "€"}`` (observed), where the CLI
+    printed ``caf\\u00e9``; pretty too."""
+    for words in (["count=1"], ["count=1", "pretty=True"]):
+        tool = watch(tools, bed, "tagmatch=test/utf8", *words)
+        assert events.fire_event({"name": "café", "e": "€"}, "test/utf8")
+        code, out, _ = tool.finish()
+        assert code == 0, tool.report()
+        assert "café" in out and "€" in out and "\\u" not in out
+        assert parse_lines(out.replace("\n    ", " ").replace("\n}", "}"))[0][1]["e"] == "€"
+
+
+def test_state_event_hides_the_listeners_readiness_probes(
+    bed: LocalTestbed, events: EventClient, tools: list[Tool]
+) -> None:
+    """Every listener proves it receives with a ``saltsim/listener/ready/<uuid>`` probe;
+    another tool's starting (here a second listener) put one on the watch."""
+    tool = watch(tools, bed, "saltsim/listener/.*|test/probes/end", "count=1")
+    with bed.listener() as other:
+        assert other.fire_event({}, "test/probes/end")
+    code, out, _ = tool.finish()
+    assert code == 0, tool.report()
+    assert [tag for tag, _ in parse_lines(out)] == ["test/probes/end"]
+
+
 def test_state_event_pretty_and_config_file(
     bed: LocalTestbed, events: EventClient, tools: list[Tool]
 ) -> None:
@@ -402,6 +429,7 @@ def test_event_send_nobody_there(bed: LocalTestbed, tmp_path: Path) -> None:
         (["event", "send", "x/y", "[1, 2]"], "must be a JSON object"),
         (["event", "send", "x/y", "a=1", "{}"], "expected key=value"),
         (["event", "send", ""], "event tag must not be empty"),
+        (["event", "send"], "the following arguments are required: tag\n"),  # not the payload
         (["event", "send", "--minion", "m1", "--master", "h", "x/y"], "not both"),
     ],
 )

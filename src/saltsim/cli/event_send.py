@@ -141,5 +141,7 @@ def add_event_commands(sub: Any) -> None:
         "-t", "--timeout", type=float, default=10.0, help="seconds to wait for delivery (10)"
     )
     send.add_argument("tag")
-    send.add_argument("payload", nargs="*", metavar="JSON | key=value")
+    # default=[]: argparse counts a nargs="*" positional without a default as required
+    # ("the following arguments are required: tag, JSON | key=value").
+    send.add_argument("payload", nargs="*", default=[], metavar="JSON | key=value")
     send.set_defaults(func=cmd_event_send)

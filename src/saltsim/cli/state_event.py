@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import io
 import logging
 import re
 import sys
@@ -115,13 +116,24 @@ def _json_default(value: Any) -> Any:
 
 
 def format_event(event: Event, pretty: bool) -> str:
-    """``<tag>\\t<json>``; pretty: indented by 4 with sorted keys, as Salt's runner."""
+    """``<tag>\\t<json>``; pretty: indented by 4 with sorted keys, as Salt's runner; text
+    as it is (``café``, not ``caf\\u00e9``: Salt 3008.3 prints it so, observed)."""
     # safejson: a bytes map key or deep nesting (any minion can send one) prints in a safe
     # form instead of ending the watch with a TypeError.
     body, _ = safejson.dumps(
-        event.full, sort_keys=pretty, indent=4 if pretty else None, other=_json_default
+        event.full,
+        sort_keys=pretty,
+        indent=4 if pretty else None,
+        ensure_ascii=False,
+        other=_json_default,
     )
     return f"{event.tag}\t{body}"
+
+
+def _probe(tag: str) -> bool:
+    """A listener's readiness probe (``saltsim/listener/ready/<uuid>``, this one's or another
+    tool's): saltsim's own plumbing, never a Salt event, so never printed."""
+    return tag.startswith(f"{READY_TAG}/")
 
 
 def _arm(client: EventClient) -> str:
@@ -149,11 +161,14 @@ def state_event(args: argparse.Namespace) -> int:
     match = expr_matcher(options.tagmatch)
     remaining = options.count
     out = sys.stdout
+    if isinstance(out, io.TextIOWrapper):
+        # A terminal or pipe that cannot show a character gets an escape, not a traceback.
+        out.reconfigure(errors="backslashreplace")
     with EventClient(target.pub, target.pull, curve=target.curve) as client:
-        probe = _arm(client)
+        _arm(client)
         while True:
             event = client.next_event(3600)
-            if event is None or event.tag == probe or not match(event.tag):
+            if event is None or _probe(event.tag) or not match(event.tag):
                 continue
             if not options.quiet:
                 out.write(format_event(event, options.pretty) + "\n")
