@@ -55,7 +55,7 @@ FAMILY_COLOURS = {
     "run": "#d55e00",
     "presence": "#56b4e9",
     "custom": "#000000",
-    "saltsim": "#999999",
+    "saltsim": "#c8c8c8",
 }
 R = 5  # mark radius
 PITCH = 14  # centre to centre of stacked marks (room for a failure's 3 px ring)
