@@ -137,6 +137,15 @@ salt-goldens: images-salt ## re-record tests/salt/goldens: presence and keys on 
 	  cp results/goldens/$$name-salt-3008-*/events.jsonl tests/salt/goldens/$$name-3008.jsonl && \
 	  echo "tests/salt/goldens/$$name-3008.jsonl"; done
 
-clean: ## remove caches, results and every saltsim container, network and volume (by label)
-	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results results
-	if [ -x $(PY) ]; then $(PY) -m saltsim clean; fi
+CACHES := .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean: ## remove the tool caches; ALL=1 also every run's results and every saltsim docker session
+	@echo "removing the tool caches: $(CACHES)"
+	@rm -rf $(CACHES)
+ifeq ($(ALL),1)
+	@echo "ALL=1: removing every run's results (results/, bench/results/)"
+	@rm -rf results bench/results
+	@echo "ALL=1: removing every saltsim session's containers, networks and volumes (label org.saltsim.session), running ones too"
+	@if [ -x $(PY) ]; then $(PY) -m saltsim clean; fi
+else
+	@echo "kept: results/ and bench/results/ (the runs' reports), and saltsim's docker sessions, which may be another terminal's running testbed; make clean ALL=1 removes them"
+endif
