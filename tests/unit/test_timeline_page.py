@@ -65,6 +65,6 @@ def test_the_chart_takes_the_page_width_and_the_legend_counts_families() -> None
     page = render_timeline(sc, run, check(sc, run))
     assert '<svg xmlns="http://www.w3.org/2000/svg" width="100%"' in page
     assert 'class="wrap"' not in page  # nothing beside the chart any more
-    assert "presence (8)" in page and "start (16)" in page and "custom (0)" in page
+    assert "presence (10)" in page and "start (16)" in page and "custom (0)" in page
     saltsim = re.search(r'<circle [^>]*class="mark internal"[^>]*data-seq="1"', page)
     assert saltsim is not None  # the testbed's own event, drawn hollow
