@@ -52,6 +52,7 @@ def _job_events(events: EventClient) -> list[Event]:
         ("db1,web2,ghost", "list", ["db1", "web2"]),
         ("roles:db", "grain", ["db1"]),
         ("G@site:dc:ams and not web2", "compound", ["db1", "web1"]),
+        ("L@db1,ghost or web2", "compound", ["db1", "web2"]),  # Salt: an L@ term's missing
     ],
 )
 def test_job_events_for_each_targeting_form(
@@ -73,7 +74,7 @@ def test_job_events_for_each_targeting_form(
     assert sorted(tags[len(head) :]) == sorted(f"salt/job/{jid}/ret/{m}" for m in expected)
     new = next(e for e in seen if e.tag.endswith("/new")).data
     assert set(new) == NEW_KEYS
-    assert new["missing"] == (["ghost"] if tgt_type == "list" else [])
+    assert new["missing"] == (["ghost"] if "ghost" in tgt else [])
     assert sorted(new["minions"]) == expected and new["tgt_type"] == tgt_type
     if bed.dialect == "3006":
         assert seen[0].data == {"minions": new["minions"]}
