@@ -97,7 +97,8 @@ def test_labels_never_overlap_nor_leave_the_chart_on_any_wider_plot(
     ],
 )
 def test_time_ticks_are_round_numbers(span: float, ticks: list[float], decimals: int) -> None:
-    assert time_ticks(span, 900) == (pytest.approx(ticks), decimals)
+    got, places = time_ticks(span, 900)
+    assert got == pytest.approx(ticks) and places == decimals
 
 
 @settings(max_examples=300, deadline=None)
