@@ -244,7 +244,6 @@ class _Dot:
 class _Layout:
     """Every position of the chart, in px except ``f`` fractions of the time axis."""
 
-    span: float  # seconds from the origin to the end of the axis
     dots: list[_Dot]
     tops: list[float]  # of each lane, then the bottom of the last
     steps: list[tuple[float, str, LabelSpot]]  # f, label, where it goes
@@ -312,7 +311,7 @@ def _layout(run: RecordedRun, lanes: list[str], slots: list[Slot]) -> _Layout:
         count = 1 + max((dot.row for dot in dots if dot.lane == lane), default=0)
         tops.append(tops[-1] + max(LANE, count * PITCH + 2 * LANE_PAD))
     steps = list(zip(where, texts, spots, strict=True))
-    return _Layout(span, dots, tops, steps, ticks, left, right)
+    return _Layout(dots, tops, steps, ticks, left, right)
 
 
 def _chart(run: RecordedRun, lanes: list[str], slots: list[Slot], focus: set[int]) -> str:
