@@ -3,6 +3,7 @@ and from a recorded one; a malformed file names its line; unknown names are refu
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -80,3 +81,76 @@ def test_unknown_cli_argument_is_refused(capsys: pytest.CaptureFixture[str]) -> 
         main(["scenario", "run", "presence", "--backnd", "local"])
     assert exit_info.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+SETTINGS = """\
+settings:
+  backend: local
+  minions: 2
+  master: {presence_events: true, loop_interval: 0.5, auto_accept: true}
+  minion: {heartbeat_interval: 0.5}
+"""
+
+
+def test_a_wait_for_an_event_before_the_previous_match_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(
+        tmp_path,
+        "early",
+        SETTINGS
+        + "steps:\n"
+        + "  - start: minion-1\n"
+        + "  - started: minion-1\n"
+        + "  - cmd: {tgt: minion-1, fun: test.ping}\n"
+        + "  - wait: salt/job/*/ret/minion-1\n"
+        + "  - wait: salt/job/*/new\n"
+        + "    timeout: 1\n",
+    )
+    assert main(["scenario", "run", str(path), "--results", str(tmp_path / "r")]) == 1
+    out = capsys.readouterr().out
+    # the precedence: no --backend, so the file's backend runs, and the line says why
+    assert f"saltsim: backend local (settings.backend in {path}; --backend overrides it)" in out
+    # progress lines say what the step does
+    assert "  step 2/5: wait for the start event of minion-1\n" in out
+    assert "  step 3/5: salt 'minion-1' test.ping\n" in out
+    failed = out[out.index("FAILED: no event matching salt/job/*/new") :].splitlines()
+    assert re.fullmatch(
+        r"    salt/job/\d{20}/new came at #\d+, before the previous wait's match at "
+        r"#\d+ \(salt/job/\d{20}/ret/minion-1\)",
+        failed[1],
+    ), failed
+    assert failed[2].startswith("    seen instead")
+
+
+def test_present_and_started_time_out_naming_who_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(
+        tmp_path,
+        "missing",
+        SETTINGS + "steps:\n" + "  - start: minion-1\n" + "  - present: all\n" + "    timeout: 3\n",
+    )
+    assert main(["scenario", "run", str(path), "--results", str(tmp_path / "r")]) == 1
+    out = capsys.readouterr().out
+    failed = out[out.index("FAILED: ") :].splitlines()
+    assert failed[0] == (
+        "FAILED: no event matching salt/presence/present listing minion-1, minion-2 within 3.00s"
+    )
+    assert re.fullmatch(
+        r"    missing: minion-2 \(the last salt/presence/present, #\d+, listed 1 of the 2 "
+        r"awaited\)",
+        failed[1],
+    ), failed
+    path.write_text(path.read_text().replace("present: all", "started: all"))
+    assert main(["scenario", "run", str(path), "--results", str(tmp_path / "r")]) == 1
+    out = capsys.readouterr().out
+    failed = out[out.index("FAILED: ") :].splitlines()
+    assert failed[0].startswith("FAILED: no event matching salt/minion/<id>/start of minion-1")
+    assert failed[1] == "    missing: minion-2 (1 of 2 came)"

@@ -13,6 +13,8 @@ from saltsim.cli.scenario import scenarios_dir
 from saltsim.scenario import load_scenario
 
 NETWORK_STEPS = {"disconnect", "reconnect"}
+# The files written for any number of minions (docs/scenarios.md says why the others are not).
+SCALING = ("start", "custom-events", "kill-mid-job")
 
 
 def _files() -> list[Path]:
@@ -39,6 +41,14 @@ def test_scenario_on_local_backend(scenario: Callable[..., Any], name: str, dial
     assert outcome.ok, outcome.report()
 
 
+@pytest.mark.functional
+@pytest.mark.parametrize("name", SCALING)
+def test_scaling_scenario_with_more_minions(scenario: Callable[..., Any], name: str) -> None:
+    outcome = scenario(name, backend="local", minions=6)
+    assert len(outcome.scenario.settings.minions) == 6
+    assert outcome.ok, outcome.report()
+
+
 @pytest.mark.docker
 @pytest.mark.parametrize("name", [p.stem for p in _files()])
 def test_scenario_on_docker_backend(scenario: Callable[..., Any], name: str) -> None:
@@ -49,5 +59,5 @@ def test_scenario_on_docker_backend(scenario: Callable[..., Any], name: str) -> 
 def test_catalogue_is_complete() -> None:
     names = {p.stem for p in _files()}
     wanted = {"presence", "auth", "keys", "start", "jobs", "runners", "restart-master"}
-    wanted |= {"custom-events", "churn-smoke", "cloud"}
+    wanted |= {"custom-events", "churn-smoke", "cloud", "kill-mid-job"}
     assert wanted <= names, f"missing scenario files: {sorted(wanted - names)}"
