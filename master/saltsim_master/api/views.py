@@ -117,17 +117,18 @@ class Views:
             isinstance(c, dict) and {"username", "password", "eauth"} <= c.keys() for c in listed
         ):
             raise BadRequest('Require "username", "password", and "eauth" params')
-        made = []
-        for creds in listed:
-            username = creds["username"]
-            try:
-                user = self.tokens.verify(username, creds["password"], creds["eauth"])
-            except Unauthorized:  # the auth.mk_token runner call refused, in the master's words
-                raise Unauthorized(
-                    f'Authentication failure of type "eauth" occurred for user {username}.'
-                ) from None
-            made.append(self.tokens.issue(user, creds["eauth"]).as_eauth_token())
-        return _json_response(made)
+        users = [self._token_user(creds) for creds in listed]  # all, before any token
+        made = [self.tokens.issue(u, c["eauth"]) for u, c in zip(users, listed, strict=True)]
+        return _json_response([token.as_eauth_token() for token in made])
+
+    def _token_user(self, creds: dict[str, Any]) -> str:
+        username = creds["username"]
+        try:
+            return self.tokens.verify(username, creds["password"], creds["eauth"])
+        except Unauthorized:  # the auth.mk_token runner call refused, in the master's words
+            raise Unauthorized(
+                f'Authentication failure of type "eauth" occurred for user {username}.'
+            ) from None
 
     async def login_page(self, request: web.Request) -> web.Response:
         return _json_response(
