@@ -15,13 +15,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from saltsim.errors import EventTimeoutError
 from saltsim.event import Event
 from saltsim.recorder import Recorder
+from saltsim.scenario._testbed import CLOUD_PROVIDER, CloudHost, make_testbed, setup_cloud
 from saltsim.scenario._waits import StepFailedError, seen_since, wait_for_each
 from saltsim.scenario.checker import CheckResult, check
 from saltsim.scenario.pattern import Pattern, builtin_captures
@@ -62,15 +63,6 @@ __all__ = [
 Say = Callable[[str], None]
 _SYNC_TAG = "saltsim/scenario/sync"
 _JOB_TIMEOUT = 10.0
-CLOUD_PROVIDER = "cloud-sim"  # the provider's name in the master config (and in events)
-
-
-class CloudHost(Protocol):
-    """What the cloud set-up needs of a testbed that is not started yet (every
-    ``Testbed`` has it)."""
-
-    def start_cloud(self, **options: Any) -> str: ...
-    def configure_master(self, **options: Any) -> None: ...
 
 
 @dataclass
@@ -102,49 +94,6 @@ class RunOutcome:
         if not self.ok and self.logs:
             lines.append(self.logs)
         return "\n".join(lines)
-
-
-def make_testbed(scenario: Scenario) -> Testbed:
-    """The testbed the scenario's (possibly overridden) settings ask for."""
-    settings = scenario.settings
-    options: dict[str, Any] = {
-        "dialect": settings.dialect,
-        "master_options": dict(settings.master),
-        "minion_options": dict(settings.minion),
-    }
-    if settings.backend == "salt":
-        from saltsim.testbed.salt_backend import SaltTestbed
-
-        return SaltTestbed(**options)
-    if settings.backend == "docker":
-        from saltsim.testbed.docker_backend import DockerTestbed
-
-        return DockerTestbed(**options)
-    from saltsim.testbed.local import LocalTestbed
-
-    return LocalTestbed(**options)
-
-
-def setup_cloud(bed: CloudHost, scenario: Scenario) -> None:
-    """Start the testbed's fake provider (``settings.cloud.options``) and give the master,
-    which is not started yet, the provider and ``settings.cloud.profiles``; each profile's
-    minion options are ``settings.minion`` updated with its own ``minion``."""
-    settings = scenario.settings
-    if settings.cloud is None:
-        return
-    url = bed.start_cloud(**settings.cloud.options)
-    profiles = {
-        name: {
-            **profile,
-            "provider": CLOUD_PROVIDER,
-            "minion": {**settings.minion, **profile.get("minion", {})},
-        }
-        for name, profile in settings.cloud.profiles.items()
-    }
-    bed.configure_master(
-        cloud_providers={CLOUD_PROVIDER: {"driver": "saltsim", "url": url}},
-        cloud_profiles=profiles,
-    )
 
 
 class ScenarioRunner:
