@@ -70,12 +70,13 @@ class MasterConfig:
     api_enabled: bool = True
     api_port: int = 8000  # salt-api's usual port
     api_ssl: bool = True
-    # eauth "auto": user -> password. Empty (the default) means nobody can log in, so an
-    # API that nobody configured cannot run jobs.
+    # user -> password, checked whatever the eauth name (pam, ldap, auto, ...: a test double
+    # of those backends). Empty (the default) means nobody can log in, so an API that nobody
+    # configured cannot run jobs; the compose stack sets salt/salt (loopback only).
     api_users: dict[str, str] = dataclasses.field(default_factory=dict)
     api_token_expire: float = 43200.0  # Salt's token_expire: 12 hours
     # ?token= on /events and /ws (old salt-api; EventSource cannot send headers). Off: tokens
-    # in URLs end up in access logs and browser history.
+    # in URLs end up in access logs and browser history (the compose stack turns it on).
     api_allow_query_token: bool = False
     # Events queued per SSE/WebSocket client; past that a slow client loses events (counted,
     # then told with saltsim/api/dropped), so it never holds up the bus or other clients.
