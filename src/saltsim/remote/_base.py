@@ -30,7 +30,15 @@ class RemoteBase:
         pending_max: int = 10_000,
     ) -> None:
         self.settings = ApiSettings(
-            url, token, username, password, eauth, verify, token_in_query, connect_timeout
+            url,
+            token,
+            username,
+            password,
+            eauth,
+            verify,
+            token_in_query,
+            connect_timeout,
+            probes=pull_address is not None,  # wait_ready's probe must come back
         )
         self.pull_address = pull_address
         self._intake = Intake(pending_max)

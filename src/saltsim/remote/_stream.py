@@ -45,6 +45,9 @@ class ApiSettings:
     verify: bool | ssl.SSLContext = True  # False for the master's self-signed certificate
     token_in_query: bool = False  # ?token= (old salt-api; the API must allow it)
     connect_timeout: float = 10.0
+    # ?probes=true: the stream carries listener probes too (a saltsim master leaves them
+    # out otherwise), for a client that proves its stream with its own probe
+    probes: bool = False
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
@@ -181,7 +184,9 @@ class EventStream:
     async def _read(self, http: httpx.AsyncClient, token: str) -> int:
         """Stream events until the server ends the stream; the HTTP status."""
         s = self.settings
-        params = {"token": token} if s.token_in_query else None
+        params = {"token": token} if s.token_in_query else {}
+        if s.probes:
+            params["probes"] = "true"
         headers = {"X-Auth-Token": token}
         async with aconnect_sse(
             http, "GET", s.endpoint("events"), headers=headers, params=params
