@@ -41,7 +41,7 @@ def test_failure_shows_expected_patterns_beside_the_recorded_window() -> None:
         "scenario fake: FAILED, dialect 3008, 28 events, 0 bus restarts; 3 of 13 expectations "
         "failed, 2 skipped"
     )
-    assert "FAIL order (line 55): pattern 2 of 5 never matched after seq 20" in text
+    assert "FAIL order (line 54): pattern 2 of 5 never matched after seq 20" in text
     assert "  >>>  2  salt/presence/change {new: [], lost: [m2]}  <- first divergence" in lines
     assert "       1  salt/presence/present {present: [m1, m2, m3]}  seq 20" in lines
     assert (
@@ -51,7 +51,7 @@ def test_failure_shows_expected_patterns_beside_the_recorded_window() -> None:
     assert any(line.startswith("  ---- step 3 kill kill-m2 began") for line in lines)
     assert any(re.match(r"  ok\s+20 ", line) for line in lines)  # the match before the miss
     assert text.endswith(
-        "skipped never (line 78, dialect 3006): skipped: written for dialect 3006, the run is 3008"
+        "skipped never (line 77, dialect 3006): skipped: written for dialect 3006, the run is 3008"
     )
 
 

@@ -201,3 +201,29 @@ def test_progress_lines_say_what_each_step_does() -> None:
         "wait for 2 presence ticks",
         "fire my/tag {x: 1} x3",
     ]
+
+
+def test_a_cmd_async_jid_is_known_to_the_expectations_and_kept_in_the_record() -> None:
+    from saltsim.scenario import RecordedRun, check, dumps_record, loads_record
+
+    text = (
+        HEAD
+        + "  - cmd_async: {tgt: '*', fun: test.ping, jid: job}\n"
+        + "expect:\n"
+        + "  - order: ['salt/job/${job}/new']\n"
+    )
+    scenario = load_scenario_text(text, "x.yaml")
+    jid = "20261202120000000000"
+    run = RecordedRun(minions=scenario.settings.minions, jids={"job": jid})
+    run.record(Event.from_data(f"salt/job/{jid}/new", {"_seq": 1}), 1.0)
+    again = loads_record(dumps_record(run))
+    assert again.jids == {"job": jid}
+    result = check(scenario, again)
+    assert result.ok and result.captures == {}
+    missed = check(scenario, RecordedRun(minions=scenario.settings.minions))
+    assert "needs ${job}, which is not set: never captured" in missed.results[0].message
+    without = text.replace(
+        "  - cmd_async: {tgt: '*', fun: test.ping, jid: job}\n", "  - start: all\n"
+    )
+    with pytest.raises(ScenarioError, match=r"\$\{job\} is not captured by an earlier pattern"):
+        load_scenario_text(without, "x.yaml")

@@ -194,11 +194,14 @@ def _flow(reader: Reader, exp: Expectation, known: set[str], note: str) -> set[s
     return local - known
 
 
-def check_captures(reader: Reader, expectations: Iterable[Expectation]) -> None:
-    """Every ``${name}`` must be captured earlier in document order, in every dialect's run."""
+def check_captures(
+    reader: Reader, expectations: Iterable[Expectation], given: Iterable[str] = ()
+) -> None:
+    """Every ``${name}`` must be captured earlier in document order, in every dialect's run,
+    or be ``given`` (``${minions}``, the jids ``cmd_async`` steps capture)."""
     expectations = tuple(expectations)
     for dialect in DIALECTS:
-        known: set[str] = set(BUILTINS)
+        known: set[str] = {*BUILTINS, *given}
         note = f" (in a run of dialect {dialect})" if any(e.dialect for e in expectations) else ""
         for exp in expectations:
             if exp.dialect in (None, dialect):

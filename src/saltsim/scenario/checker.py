@@ -169,7 +169,8 @@ def check(scenario: Scenario, run: RecordedRun) -> CheckResult:
     gaps = tuple(find_gaps(slots))
     lost = max(run.lost, sum(gap.missing for gap in gaps))
     problems = (describe_loss(lost, gaps),) if lost else ()
-    captures: dict[str, Any] = builtin_captures(scenario.settings.minions)
+    # the run's minions, and the jids its cmd_async steps captured
+    captures: dict[str, Any] = {**builtin_captures(scenario.settings.minions), **run.jids}
     scope = Scope(slots, slots, run, _origins(scenario), captures)
     results: list[ExpectationResult] = []
     for exp in scenario.expectations:
@@ -190,5 +191,6 @@ def check(scenario: Scenario, run: RecordedRun) -> CheckResult:
             shown = captures
         results.append(_result(exp, verdict, shown))
     ok = not problems and all(r.ok or r.skipped for r in results)
-    made = {name: value for name, value in captures.items() if name not in BUILTINS}
+    given = {*BUILTINS, *run.jids}
+    made = {name: value for name, value in captures.items() if name not in given}
     return CheckResult(ok, tuple(results), lost, gaps, problems, made)

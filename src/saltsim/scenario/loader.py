@@ -160,7 +160,8 @@ def load_scenario_text(text: str, source: str = "<scenario>", name: str | None =
     expectations: tuple[Expectation, ...] = ()
     if "expect" in top:
         expectations = parse_expectations(reader, top["expect"], top.line_of("expect"), names)
-    check_captures(reader, expectations)
+    jids = [step.args.jid for step in steps if isinstance(step.args, AsyncCommand)]
+    check_captures(reader, expectations, jids)
     for exp in expectations:
         if isinstance(exp, ExpectEachMinion) and not settings.judged:
             reader.fail(exp.line, "each_minion needs settings.minions or settings.vms")

@@ -66,6 +66,7 @@ class RecordedRun:
     scenario: str = ""
     backend: str = ""
     started: float | None = None  # unix seconds when the run began, for people
+    jids: dict[str, str] = field(default_factory=dict)  # what cmd_async steps captured, by name
 
     def __post_init__(self) -> None:
         if len(self.events) != len(self.times):
@@ -145,6 +146,8 @@ def dumps_record(run: RecordedRun) -> str:
         "started": run.started,
         "marks": [asdict(mark) for mark in run.marks],
     }
+    if run.jids:
+        header["jids"] = dict(run.jids)
     lines = [json.dumps(header)]
     for event, t in zip(run.events, run.times, strict=True):
         lines.append(json.dumps({"tag": event.tag, "data": _to_json(event.full), "t": t}))
@@ -170,7 +173,13 @@ def _header(source: str, obj: Any) -> RecordedRun:
         )
     try:
         marks = [StepMark(**mark) for mark in obj.get("marks", [])]
+        jids = obj.get("jids", {})
+        if not isinstance(jids, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in jids.items()
+        ):
+            raise TypeError("jids must map names to jids")
         return RecordedRun(
+            jids=dict(jids),
             marks=marks,
             dialect=str(obj["dialect"]),
             minions=tuple(obj.get("minions", ())),

@@ -156,6 +156,7 @@ class ScenarioRunner:
                 scenario=scenario.name,
                 backend=settings.backend,
                 started=began,
+                jids={name: str(self.captures[name]) for name in self.jobs},
             )
             result = check(scenario, run)
             if (step_error is not None or not result.ok) and settings.backend == "docker":
