@@ -137,7 +137,7 @@ def _hashable(key: Any) -> Any:
 
 
 def dumps_record(run: RecordedRun) -> str:
-    header = {
+    header: dict[str, Any] = {
         "record": RECORD_FORMAT,
         "scenario": run.scenario,
         "dialect": run.dialect,
