@@ -7,7 +7,9 @@ salt-api's ``local`` client), and a tick hook that prunes the job cache (``keep_
 A listed id with no accepted key is not targeted but ``missing`` (Salt's
 ``_check_list_minions``, for ``list`` targets and a compound's ``L@`` terms); ``local``
 answers for it, and for a targeted minion that did not return in time, with the line
-Salt 3008's ``salt`` prints for it (``no_return``).
+Salt's ``salt`` prints for it (``no_return``; 3008.3 and 3006.29 alike, observed), and
+with what Salt's ``LocalClient.cmd``, salt-api's ``local`` client, answers
+(``client_return``: there 3006.29 gives a silent targeted minion ``False``, observed).
 """
 
 from __future__ import annotations
@@ -145,24 +147,35 @@ class JobPublisher:
         ``return`` is ``{minion_id: return}`` of the targeted minions that answered,
         ``retcode`` theirs (0, or the minion's; 1 for a return that says it failed), and
         ``no_return`` Salt's line for each one that did not: the silent targeted minions,
-        then the missing ids, each sorted, as Salt reports them."""
+        then the missing ids, each sorted, as Salt reports them; ``client_return`` the
+        whole answer of Salt's ``LocalClient.cmd`` in the master's dialect."""
         published = self.publish(load)
         if not published["jid"]:
-            return {**published, "return": {}, "retcode": {}, "no_return": {}}
+            empty: dict[str, Any] = {"return": {}, "retcode": {}, "no_return": {}}
+            return {**published, **empty, "client_return": {}}
         jid = published["jid"]
         timeout = load.get("timeout")
         wait = self.ctx.config.job_timeout if timeout is None else float(timeout)
         returns = await self.wait_returns(jid, wait)
         answered = [m for m in published["minions"] if m in returns]
         silent = sorted(set(published["minions"]) - set(answered))
+        returned = {m: returns[m].get("return") for m in answered}
+        missing = {m: no_response(jid) for m in sorted(published["missing"])}
+        no_return = {**{m: self._no_return(jid, m) for m in silent}, **missing}
+        # LocalClient.cmd: 3008.3 answers with the CLI's lines; 3006.29 with the missing
+        # ids' lines, then False for each silent targeted minion (both observed).
+        silent_3006 = {m: False for m in silent}
+        client_return = (
+            {**returned, **missing, **silent_3006}
+            if self.ctx.config.dialect == "3006"
+            else {**returned, **no_return}
+        )
         return {
             **published,
-            "return": {m: returns[m].get("return") for m in answered},
+            "return": returned,
             "retcode": {m: _retcode(returns[m]) for m in answered},
-            "no_return": {
-                **{m: self._no_return(jid, m) for m in silent},
-                **{m: no_response(jid) for m in sorted(published["missing"])},
-            },
+            "no_return": no_return,
+            "client_return": client_return,
         }
 
     def _no_return(self, jid: str, minion_id: str) -> str:

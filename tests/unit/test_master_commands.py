@@ -275,3 +275,24 @@ async def _local_full(master: Master, load: dict[str, Any]) -> dict[str, Any]:
     master.publisher.record_return("web1", {"jid": jid, "id": "web1", "retcode": 2})
     master.publisher.record_return("web2", {"jid": jid, "id": "web2", "success": False})
     return await waiting
+
+
+@pytest.mark.parametrize("dialect", ["3008", "3006"])
+def test_local_gives_salt_api_the_local_clients_answer_per_dialect(
+    tmp_path: Path, dialect: str
+) -> None:
+    """LocalClient.cmd (salt-api's ``local``) for ``up,down,nokey`` (observed): 3008.3 the
+    CLI's lines; 3006.29 the missing id's line and False for the silent minion."""
+    master = Master(tmp_path, dialect=dialect)
+    master.core.sessions.open("web1", new_session_key()).confirmed = True
+    load = {**_ping("web1,db1,nope", "list"), "timeout": 0.05}
+    reply = asyncio.run(_local(master, load, {"web1": True}))
+    answer = reply["client_return"]
+    if dialect == "3008":
+        assert answer == {"web1": True, **reply["no_return"]}
+        assert answer["db1"] == "Minion did not return. [Not connected]"
+    else:
+        assert list(answer) == ["web1", "nope", "db1"] and answer["db1"] is False
+    assert answer["nope"].startswith("Minion did not return. [No response]")
+    nobody = master.dispatch("local", _ping("ghost", "list"))
+    assert (nobody["jid"], nobody["client_return"]) == ("", {})
