@@ -14,7 +14,7 @@ from saltsim.scenario import load_scenario
 
 NETWORK_STEPS = {"disconnect", "reconnect"}
 # The files written for any number of minions (docs/scenarios.md says why the others are not).
-SCALING = ("start", "custom-events", "kill-mid-job")
+SCALING = ("start", "custom-events", "kill-mid-job", "churn-smoke")
 
 
 def _files() -> list[Path]:

@@ -227,3 +227,46 @@ def test_a_cmd_async_jid_is_known_to_the_expectations_and_kept_in_the_record() -
     )
     with pytest.raises(ScenarioError, match=r"\$\{job\} is not captured by an earlier pattern"):
         load_scenario_text(without, "x.yaml")
+
+
+@pytest.mark.parametrize(
+    ("expect", "expected"),
+    [
+        ("  - never: a\n    of: [minion-1]\n", "x.yaml:6: of goes beside each_minion only"),
+        (
+            "  - each_minion: {never: a, but: [minion-1]}\n",
+            "x.yaml:5: but goes beside each_minion only",
+        ),
+        (
+            "  - each_minion: {never: a}\n    of: [ghost]\n",
+            "x.yaml:5: each_minion of: 'ghost' is not a minion of the run "
+            "(minion-1, minion-2, minion-3)",
+        ),
+        ("  - each_minion: {never: a}\n    but: minion-1\n", "x.yaml:6: each_minion but"),
+    ],
+)
+def test_each_minion_of_and_but_are_checked(expect: str, expected: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(HEAD + "  - start: all\nexpect:\n" + expect, "x.yaml")
+    assert str(info.value).startswith(expected)
+
+
+def test_each_minion_of_and_but_choose_the_minions_judged() -> None:
+    from saltsim.scenario import RecordedRun, check
+
+    text = (
+        HEAD + "  - start: all\nexpect:\n"
+        "  - each_minion: {count: {pattern: 'up/${minion}', exactly: 2}}\n"
+        "    of: [minion-2]\n"
+        "  - each_minion: {count: {pattern: 'up/${minion}', exactly: 1}}\n"
+        "    but: [minion-2]\n"
+    )
+    scenario = load_scenario_text(text, "x.yaml")
+    run = RecordedRun(minions=scenario.settings.minions)
+    for seq, minion in enumerate(["minion-1", "minion-2", "minion-2", "minion-3"], 1):
+        run.record(Event.from_data(f"up/{minion}", {"_seq": seq}), float(seq))
+    result = check(scenario, run)
+    assert result.ok, [r.message for r in result.results]
+    assert result.results[1].message == "count holds for each of 2 minions"
+    with pytest.raises(ScenarioError, match="each_minion of: 'minion-2' is not a minion"):
+        scenario.with_overrides(minions=1)

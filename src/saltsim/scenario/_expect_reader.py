@@ -20,6 +20,7 @@ from saltsim.scenario.expectations import (
     ExpectWithin,
 )
 from saltsim.scenario.pattern import BUILTINS, Pattern
+from saltsim.scenario.spec import minion_id_problem
 from saltsim.stamp import DIALECTS
 
 __all__ = ["check_captures", "parse_dialect", "parse_expectations"]
@@ -27,6 +28,7 @@ __all__ = ["check_captures", "parse_dialect", "parse_expectations"]
 _LISTS = {"order": ExpectOrder, "sequence": ExpectSequence, "unordered": ExpectUnordered}
 _WINDOWED = ("never", "count")
 _LIMITS = ("only", "not_on", "why")  # beside the kind: the implementations it holds on
+_SUBSET = ("of", "but")  # beside each_minion: which minions it is judged for
 
 
 def parse_dialect(reader: Reader, value: Any, line: int, what: str) -> str:
@@ -53,7 +55,7 @@ class _Parser:
     def expectation(self, item: Any, line: int, outer: bool) -> Expectation:
         reader = self.reader
         mapping = reader.mapping(item, line, "expectation" if outer else "each_minion")
-        kinds = [key for key in mapping if key not in ("dialect", "between", *_LIMITS)]
+        kinds = [key for key in mapping if key not in ("dialect", "between", *_LIMITS, *_SUBSET)]
         allowed = EXPECTATION_KINDS if outer else EXPECTATION_KINDS[:-1]
         for kind in kinds:
             if kind not in allowed:
@@ -67,6 +69,9 @@ class _Parser:
             )
             reader.fail(mapping.line, f"expectation {problem}; known: {', '.join(allowed)}")
         kind = kinds[0]
+        for key in _SUBSET:
+            if key in mapping and (kind != "each_minion" or not outer):
+                reader.fail(mapping.key_line(key), f"{key} goes beside each_minion only")
         dialect = None
         if "dialect" in mapping:
             if not outer:
@@ -102,7 +107,19 @@ class _Parser:
         if kind == "within":
             return self.within(value, value_line, common)
         inner = self.expectation(value, value_line, outer=False)
-        return ExpectEachMinion(inner=inner, **common)
+        return ExpectEachMinion(inner=inner, **self.subset(mapping), **common)
+
+    def subset(self, mapping: Any) -> dict[str, Any]:
+        """``of: [IDS]`` / ``but: [IDS]`` beside each_minion."""
+        chosen: dict[str, Any] = {}
+        for key in _SUBSET:
+            if key in mapping:
+                ids = self.reader.listing(mapping[key], mapping.line_of(key), f"each_minion {key}")
+                for name in ids:
+                    if problem := minion_id_problem(name):
+                        self.reader.fail(mapping.line_of(key), f"each_minion {key}: {problem}")
+                chosen[key] = tuple(ids)
+        return chosen
 
     def patterns(self, kind: str, value: Any, line: int) -> tuple[Pattern, ...]:
         if not isinstance(value, YList) or not value:

@@ -184,7 +184,7 @@ def check(scenario: Scenario, run: RecordedRun) -> CheckResult:
             results.append(ExpectationResult(exp, ok=True, skipped=True, message=message))
             continue
         if isinstance(exp, ExpectEachMinion):
-            verdict = _each_minion(exp, scope, scenario.settings.judged)
+            verdict = _each_minion(exp, scope, exp.minions(scenario.settings.judged))
             shown = {**captures, "minion": verdict.minion} if verdict.minion else captures
         else:
             verdict = judge(exp, scope)

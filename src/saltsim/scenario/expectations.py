@@ -134,6 +134,15 @@ class ExpectEachMinion(Expectation):
 
     kind: ClassVar[str] = "each_minion"
     inner: Expectation
+    # ``of: [IDS]`` beside it: only these minions (``None``: every judged minion);
+    # ``but: [IDS]``: every one but these.
+    of: tuple[str, ...] | None = None
+    but: tuple[str, ...] = ()
+
+    def minions(self, judged: tuple[str, ...]) -> tuple[str, ...]:
+        """The minions it is judged for, among ``judged``."""
+        chosen = judged if self.of is None else self.of
+        return tuple(m for m in chosen if m not in self.but)
 
     def all_patterns(self) -> tuple[Pattern, ...]:
         return self.inner.all_patterns()

@@ -27,6 +27,7 @@ from saltsim.scenario.spec import (
     Settings,
     Step,
     check_cloud,
+    check_each_minion,
     check_targets,
     impostor_problem,
     minion_id_problem,
@@ -162,6 +163,7 @@ def load_scenario_text(text: str, source: str = "<scenario>", name: str | None =
         expectations = parse_expectations(reader, top["expect"], top.line_of("expect"), names)
     jids = [step.args.jid for step in steps if isinstance(step.args, AsyncCommand)]
     check_captures(reader, expectations, jids)
+    check_each_minion(source, settings, expectations)
     for exp in expectations:
         if isinstance(exp, ExpectEachMinion) and not settings.judged:
             reader.fail(exp.line, "each_minion needs settings.minions or settings.vms")

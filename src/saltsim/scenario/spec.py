@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from saltsim.scenario._backends import check_backend
 from saltsim.scenario._errors import ScenarioError
-from saltsim.scenario.expectations import Expectation
+from saltsim.scenario.expectations import Expectation, ExpectEachMinion
 from saltsim.stamp import DIALECTS
 
 __all__ = [
@@ -357,6 +357,22 @@ def check_cloud(
             raise ScenarioError(source, vms_line, f"settings.vms: no cloud step creates {vm!r}")
 
 
+def check_each_minion(source: str, settings: Settings, expectations: Sequence[Expectation]) -> None:
+    """``of`` / ``but`` beside each_minion name minions of the run (``minions`` or ``vms``)."""
+    for exp in expectations:
+        if not isinstance(exp, ExpectEachMinion):
+            continue
+        for key, ids in (("of", exp.of or ()), ("but", exp.but)):
+            for name in ids:
+                if name not in settings.judged:
+                    shown = ", ".join(settings.judged) or "none"
+                    raise ScenarioError(
+                        source,
+                        exp.line,
+                        f"each_minion {key}: {name!r} is not a minion of the run ({shown})",
+                    )
+
+
 @dataclass(frozen=True)
 class Difference:
     """``differences: [{tag, kind, why}]``: what ``scenario diff`` may find between saltsim
@@ -429,4 +445,5 @@ class Scenario:
         check_targets(self.source, settings, self.steps)
         check_backend(self.source, settings, self.steps)
         check_cloud(self.source, settings, self.steps)
+        check_each_minion(self.source, settings, self.expectations)
         return dataclasses.replace(self, settings=settings)
