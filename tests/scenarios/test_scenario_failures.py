@@ -154,3 +154,24 @@ def test_present_and_started_time_out_naming_who_is_missing(
     failed = out[out.index("FAILED: ") :].splitlines()
     assert failed[0].startswith("FAILED: no event matching salt/minion/<id>/start of minion-1")
     assert failed[1] == "    missing: minion-2 (1 of 2 came)"
+
+
+def test_ticks_that_never_come_say_so_one_event_per_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(
+        tmp_path,
+        "noticks",
+        SETTINGS.replace("presence_events: true", "presence_events: false")
+        + "steps:\n  - fire: {tag: my/one}\n  - fire: {tag: my/two}\n"
+        + "  - ticks: 1\n    timeout: 1\n",
+    )
+    assert main(["scenario", "run", str(path), "--results", str(tmp_path / "r")]) == 1
+    out = capsys.readouterr().out
+    failed = out[out.index("FAILED: ") :].splitlines()
+    assert failed[:2] == [
+        "FAILED: no event matching salt/presence/present within 1.00s",
+        "    no presence tick since the search began: is presence_events on?",
+    ]
+    assert failed[2] == "    seen instead:"
+    assert re.fullmatch(r"        #\d+ my/two \{\}", failed[3]), failed

@@ -210,9 +210,7 @@ class ScenarioRunner:
         elif kind == "wait":
             self._wait(recorder, args, timeout, since)
         elif kind == "ticks":
-            for _ in range(int(args)):
-                event = recorder.wait_for("salt/presence/present", timeout, since=since)
-                since = self._cursor = recorder.events.index(event, since) + 1
+            self._ticks(recorder, int(args), timeout, since)
         elif kind in MINION_WAITS:
             minions = settings.resolve(args)
             self._cursor = wait_for_each(recorder, kind, minions, timeout, since)
@@ -267,6 +265,21 @@ class ScenarioRunner:
         self._cursor = recorder.events.index(event, since) + 1
         self._last_match = event
         self.captures.update(found[-1])
+
+    def _ticks(self, recorder: Recorder, count: int, timeout: float, since: int) -> None:
+        """``count`` presence ticks, each within ``timeout``."""
+        for done in range(count):
+            try:
+                event = recorder.wait_for("salt/presence/present", timeout, since=since)
+            except EventTimeoutError:
+                note = (
+                    f"{done} of {count} ticks came"
+                    if done
+                    else "no presence tick since the search began: is presence_events on?"
+                )
+                seen = seen_since(recorder, since)
+                raise StepFailedError("salt/presence/present", timeout, seen, "", note) from None
+            since = self._cursor = recorder.events.index(event, since) + 1
 
     _WAIT_HINT = (
         "a wait searches from the start of the last action step, past what an earlier wait "
