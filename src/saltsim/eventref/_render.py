@@ -16,7 +16,7 @@ from saltsim.eventref._model import DIALECTS, Entry, EventReferenceError, Form, 
 __all__ = ["render_page", "render_section"]
 
 _BLOCK = re.compile(r"(<!-- events: ([\w-]+) -->\n)(.*?)(<!-- /events -->)", re.DOTALL)
-_TYPE = re.compile(r"<[a-z]+>")
+_TYPE = re.compile(r"<(?:int|str|bool|list|map)>")  # the checker's types
 _ORIGIN = {"saltsim": "saltsim only", "client": "as Salt"}
 
 
