@@ -241,7 +241,9 @@ def test_each_minion_judges_each_minions_events_alone() -> None:
     result = check(scenario(never), bus.run).results[0]
     assert not result.ok
     assert result.minion == "m2"
-    assert result.message.startswith("never fails for 1 of 3 minions: m2: 1 event in the run matches")
+    assert result.message.startswith(
+        "never fails for 1 of 3 minions: m2: 1 event in the run matches"
+    )
     lost = "  - each_minion: {order: [{tag: salt/presence/present, data: {present: [m1, m3]}}]}"
     result = check(scenario(lost), bus.run).results[0]
     assert result.message.startswith("order fails for 1 of 3 minions: m2: pattern 1 of 1 never")
