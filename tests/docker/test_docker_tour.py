@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -26,6 +27,7 @@ TOUR = Path(__file__).resolve().parents[2] / "docs" / "tour.md"
 MARK = re.compile(r"<!-- tour(?:: (?P<file>\S+))? -->")
 FENCE = re.compile(r"```(?P<lang>\w*)\n(?P<body>.*?)```\n", re.S)
 BLOCK = "@@tour-block {}@@"
+TOUR_TIMEOUT = 420  # seconds for the whole page (about 40 s here)
 
 
 @dataclasses.dataclass
@@ -122,20 +124,27 @@ def test_the_tour_runs_as_written(stack_env: dict[str, str], tmp_path: Path) -> 
     blocks, files = tour(TOUR.read_text())
     for name, body in files.items():
         (tmp_path / name).write_text(body)
-    done = subprocess.run(
+    with subprocess.Popen(
         ["bash", "-c", _script(blocks, stack_env["TOUR_API_PORT"])],
         cwd=tmp_path,
         env=stack_env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
-    )
-    parts = re.split(r"^@@tour-block (\d+)@@$", done.stdout, flags=re.M)
+        start_new_session=True,  # a watch that never matches is killed with its shell
+    ) as shell:
+        try:
+            stdout, stderr = shell.communicate(timeout=TOUR_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(shell.pid, signal.SIGKILL)
+            stdout, stderr = shell.communicate()
+    parts = re.split(r"^@@tour-block (\d+)@@$", stdout, flags=re.M)
     outputs = {int(n): out for n, out in zip(parts[1::2], parts[2::2], strict=True)}
     ran = max(outputs, default=-1)
-    assert done.returncode == 0, (
-        f"block {ran} failed (exit {done.returncode}):\n{blocks[ran].script}\n"
-        f"stdout:\n{outputs.get(ran, done.stdout)}\nstderr:\n{done.stderr[-3000:]}"
+    assert shell.returncode == 0, (
+        f"block {ran} failed (exit {shell.returncode}; -9: still running after "
+        f"{TOUR_TIMEOUT}s):\n{blocks[ran].script}\n"
+        f"stdout:\n{outputs.get(ran, stdout)}\nstderr:\n{stderr[-3000:]}"
     )
     assert ran == len(blocks) - 1
     for number, block in enumerate(blocks):
