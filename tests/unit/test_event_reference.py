@@ -171,3 +171,13 @@ def test_real_salts_recordings_fit_the_reference(reference: Reference, golden: P
     ]
     assert not problems, "\n".join(problems)
     assert checker.checked > 50
+
+
+def test_an_unreadable_reference_exits_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "events.yaml"
+    bad.write_text("sections: {a: [{tag: x/<nope>, forms: [{payload: []}]}]}\n", encoding="utf-8")
+    assert main([str(bad), str(PAGE)]) == 2
+    assert "placeholder <nope>" in capsys.readouterr().err
+    assert main([str(REFERENCE), str(tmp_path / "missing.md")]) == 2
