@@ -4,6 +4,7 @@ publishes its port (saltsim.cli.credentials), with a fake engine: no Docker here
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -11,14 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zmq
 
 from saltsim.cli import credentials, main
 from saltsim.cli.credentials import client_token, container_secret, publishes
-from saltsim.cli.target import bus_target
+from saltsim.cli.target import BusTarget, bus_target
 from saltsim.errors import SaltsimError
 from saltsim.masterclient import MasterError
 
-BUS_PUB = "rq:A%%2Y(.HAyPLm+Zj4JTaLu$:I=x0E8b3v7<ygL"  # a well-formed Z85 key
+BUS_PUB = zmq.curve_keypair()[0].decode()  # the master's bus public key
 
 
 def ports(host_ip: str, public: int, private: int = 4506) -> list[dict[str, Any]]:
@@ -172,3 +174,47 @@ def test_gen_bus_key_export_is_the_shell_line_for_compose(
         json.dumps([public]),
     )
     assert os.stat(tmp_path / "keys" / "bus-client.key").st_mode & 0o777 == 0o600
+
+
+def _master_args(**given: Any) -> argparse.Namespace:
+    return _args(**({"timeout": None} | given))
+
+
+def test_the_cli_asks_the_engine_only_for_a_named_master(
+    tmp_path: Path, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saltsim.cli.master import _client
+
+    pki = tmp_path / "pki"
+    pki.mkdir(mode=0o700)
+    (pki / "client_token").write_text("mine")
+    os.chmod(pki / "client_token", 0o600)
+    config = tmp_path / "master.yaml"
+    config.write_text(f"pki_dir: {pki}\nret_port: 14506\n")
+    files = {_pki("client_token"): b"theirs", _pki("bus.pub"): BUS_PUB.encode()}
+    published = ports("127.0.0.1", 14506) + ports("127.0.0.1", 4512, 4512)
+    engine.listed = [FakeContainer("m", published, files)]
+    for name in ("SALTSIM_MASTER", "SALTSIM_RET_PORT", "SALTSIM_BUS_SERVER_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SALTSIM_BUS_CLIENT_KEY", str(tmp_path / "bus-client.key"))
+    with _client(_master_args(config=str(config))) as client:  # -c: that master's own pki
+        assert client._token == "mine" and engine.listed[0].ran == []
+    monkeypatch.setenv("SALTSIM_MASTER", "127.0.0.1")  # named by the environment
+    monkeypatch.setenv("SALTSIM_RET_PORT", "14506")
+    monkeypatch.setenv("SALTSIM_PKI_DIR", str(pki))
+    with _client(_master_args()) as client:
+        assert client._token == "theirs"
+        assert client.ret_address == "tcp://127.0.0.1:14506"
+        assert client.bus_curve is not None and client.bus_curve.server_key == BUS_PUB.encode()
+
+
+def test_the_default_client_key_is_made_in_a_new_private_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool run before --gen-bus-key makes the base 0700 itself, not a FileNotFoundError."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.delenv("SALTSIM_BUS_CLIENT_KEY", raising=False)
+    target = dataclasses.replace(BusTarget(), master="127.0.0.1", bus_server_key=BUS_PUB)
+    assert target.curve is not None
+    assert os.stat(tmp_path / "saltsim").st_mode & 0o777 == 0o700
+    assert os.stat(tmp_path / "saltsim" / "bus-client.key").st_mode & 0o777 == 0o600

@@ -25,7 +25,7 @@ from pathlib import Path
 from saltsim.cli.credentials import container_secret
 from saltsim.config import ENV_PREFIX, bus_ipc_addresses, default_sock_dir, load_config
 from saltsim.curve import CurveClient
-from saltsim.private import default_base
+from saltsim.private import default_base, private_dir
 
 __all__ = [
     "BusTarget",
@@ -74,6 +74,8 @@ class BusTarget:
         """CURVE keys for a TCP bus when the master's key is known; None: plain."""
         if not (self.master and self.bus_server_key):
             return None
+        if not self.bus_client_key:
+            private_dir(default_base())  # made 0700 on first use, as --gen-bus-key does
         key_file = self.bus_client_key or default_client_key()
         return CurveClient.from_secret_file(self.bus_server_key, key_file)
 
