@@ -75,6 +75,8 @@ def test_the_tour_parses_into_blocks_and_files() -> None:
     """Cheap: the page's marks are well formed (also without an engine's images)."""
     blocks, files = tour(TOUR.read_text())
     assert list(files) == ["test_reactor.py"]
+    # the one block not run: the test builds the images itself and puts .venv/bin first
+    assert "make images\n. .venv/bin/activate" in TOUR.read_text()
     assert len(blocks) >= 8 and blocks[-1].script.startswith("pytest")
     assert missing(["a...c", "d"], "x\nabc\nd\n") == []
     assert missing(["d", "abc"], "abc\nd\n") == ["abc"]  # order counts
