@@ -14,13 +14,21 @@ from typing import Any
 from saltsim.deadline import Deadline
 from saltsim.errors import TestbedError
 
-__all__ = ["Child"]
+__all__ = ["Child", "child_environment"]
+
+
+def child_environment() -> dict[str, str]:
+    """This process's environment without the ``SALTSIM_*`` settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SALTSIM_")}
 
 
 class Child:
     """One process of a local testbed (the master, a minion, cloud-sim): its stderr, and
     its stdout once read, go to ``log_path``; ``stop()`` ends it on every path (SIGTERM,
-    SIGCONT for a paused one, then SIGKILL)."""
+    SIGCONT for a paused one, then SIGKILL). It runs without the ``SALTSIM_*`` variables of
+    the caller's shell: a testbed's components take their settings from the testbed alone
+    (a user's ``SALTSIM_AUTO_ACCEPT=false``, exported for a compose stack, would otherwise
+    override the testbed's own options)."""
 
     def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
         self.name, self.argv, self.log_path = name, argv, log_path
@@ -31,7 +39,11 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                self.argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL
+                self.argv,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                env=child_environment(),
             )
         self._buffer = b""
         if pump:

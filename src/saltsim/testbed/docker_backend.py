@@ -38,6 +38,7 @@ from saltsim.masterclient import MasterClient, MasterError
 from saltsim.testbed._cloud import CLOUD_LABEL, wait_cloud_health
 from saltsim.testbed._containers import ContainerFaults
 from saltsim.testbed._engine import SESSION_LABEL, compose_command, compose_file, engine
+from saltsim.testbed._proc import child_environment
 from saltsim.testbed.base import BusPorts
 from saltsim.testbed.local import BUS_HOLD, free_ports
 
@@ -216,7 +217,7 @@ class DockerTestbed(ContainerFaults, BusPorts):
         ]
         done = subprocess.run(
             argv,
-            env={**os.environ, **env},
+            env={**child_environment(), **env},  # the user's SALTSIM_* are not this stack's
             capture_output=True,
             text=True,
             timeout=timeout,
