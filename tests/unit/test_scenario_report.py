@@ -232,15 +232,6 @@ def test_timeline_is_one_self_contained_escaped_page(tmp_path: Path) -> None:
     assert render_timeline(sc, run, result) == page
 
 
-def test_presence_marks_go_to_the_lanes_of_the_minions_they_name() -> None:
-    run = presence_run()
-    sc = load_scenario(PRESENCE)
-    page = render_timeline(sc, run, check(sc, run))
-    # The m2 lost change is drawn in m2's lane (third lane, centre y = 60 + 2*34 + 17).
-    lost = re.search(r'<circle cx="[\d.]+" cy="([\d.]+)" r="5" fill="#17becf"><title>seq 22 ', page)
-    assert lost is not None and float(lost.group(1)) == 145.0
-
-
 def test_step_marks_keep_the_last_seq_before_them() -> None:
     run = run_of(("a", {}), ("b", {}))
     mark = run.mark(0, "x", "kill", 101.0)
