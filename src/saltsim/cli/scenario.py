@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,16 @@ def find_scenario(name: str) -> Path:
     raise ScenarioError(str(path), None, f"no scenario {name!r}; known: {known}")
 
 
+_FALLBACK = "the default without a container engine: "
+
+
 def _default_backend() -> tuple[str, str]:
     from saltsim.testbed._engine import engine_reachable
 
     reason = engine_reachable()
     if reason is None:
         return "docker", "the default: a container engine answers"
-    return "local", f"the default without a container engine ({reason})"
+    return "local", f"{_FALLBACK}{reason}"
 
 
 def choose_backend(given: str | None, file_backend: str | None, source: str) -> tuple[str, str]:
@@ -68,6 +72,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(find_scenario(args.name))
     backend, why = choose_backend(args.backend, scenario.file_backend, scenario.source)
     print(f"saltsim: backend {backend} ({why})", flush=True)
+    if why.startswith(_FALLBACK):
+        # a run the user may have meant for containers: say it on stderr too
+        print(f"saltsim: {why[len(_FALLBACK) :]}: the local backend runs it", file=sys.stderr)
     scenario = scenario.with_overrides(backend=backend, dialect=args.dialect, minions=args.minions)
     outcome = ScenarioRunner(
         scenario, Path(args.results), lambda line: print(line, flush=True)
