@@ -39,8 +39,15 @@ docs: $(INSTALLED) ## build the manual into site/ (MkDocs, strict) and check eve
 events-doc: $(INSTALLED) ## write docs/EVENTS.md's tables from docs/events.yaml (the event reference)
 	$(PY) -m saltsim.eventref docs/events.yaml docs/EVENTS.md
 
+# Every tier in two passes: what is safe side by side (each test its own ports, tmp dirs and
+# testbed; a module's shared testbed stays on one worker) on 2 workers, then the tiers whose
+# timing or shared engine wants the machine to itself (containers, real Salt, hostile input,
+# the churn campaigns) one at a time. `pytest` alone runs everything serially.
+PARALLEL_SAFE := not docker and not salt and not hostile and not slow
+
 test: check images-if-engine images-salt-if-engine test-deps ## ruff, mypy, images and every test tier (the CI command)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile -m "$(PARALLEL_SAFE)"
+	$(PY) -m pytest -m "not ($(PARALLEL_SAFE))"
 
 test-deps: ## curl and chromium for the API tests (Debian packages)
 	@missing=""; for tool in curl chromium; do \
@@ -137,7 +144,7 @@ salt-goldens: images-salt ## re-record tests/salt/goldens: presence and keys on 
 	  cp results/goldens/$$name-salt-3008-*/events.jsonl tests/salt/goldens/$$name-3008.jsonl && \
 	  echo "tests/salt/goldens/$$name-3008.jsonl"; done
 
-CACHES := .pytest_cache .mypy_cache .ruff_cache .hypothesis
+CACHES := .pytest_cache .mypy_cache .ruff_cache .hypothesis site
 clean: ## remove the tool caches; ALL=1 also every run's results and every saltsim docker session
 	@echo "removing the tool caches: $(CACHES)"
 	@rm -rf $(CACHES)

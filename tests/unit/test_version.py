@@ -14,6 +14,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import saltsim_cloudsim
 import saltsim_master
 import saltsim_minion
@@ -70,3 +71,13 @@ def test_a_copied_tree_falls_back_to_pyprojects_version(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [_project_version()] * len(PACKAGES)
+
+
+def test_the_cli_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from saltsim.cli import main
+
+    try:
+        main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert capsys.readouterr().out.strip() == f"saltsim {saltsim.__version__}"

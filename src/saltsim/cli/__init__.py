@@ -24,6 +24,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from saltsim import __version__
 from saltsim.cli.bus import add_bus_commands
 from saltsim.cli.clean import add_clean_command
 from saltsim.cli.event_send import add_event_commands
@@ -41,6 +42,7 @@ HARNESS = ("saltsim.testbed", "saltsim.scenario", "saltsim.churn")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saltsim", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"saltsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_bus_commands(sub)
     add_master_commands(sub)
