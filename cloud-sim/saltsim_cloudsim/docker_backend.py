@@ -5,7 +5,7 @@ containers itself through the docker SDK, as a provider's hypervisor would start
 Where the configuration leaves them empty, the network, the session label and the name
 prefix are read from cloud-sim's own container (found by its host name, the container
 id Docker gives it): whatever Compose version or project name made the stack, the VMs
-join the same network and carry the same session label, so ``make clean`` and the
+join the same network and carry the same session label, so ``make clean ALL=1`` and the
 testbed's label sweep remove leftovers. Each VM container is ``<prefix>-vm-<name>``,
 host name ``<name>``, labels ``org.saltsim.session`` and ``org.saltsim.cloud=<instance id>``.
 A deploy's key pair is copied into the container (``put_archive``) before it starts.

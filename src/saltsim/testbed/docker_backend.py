@@ -95,7 +95,7 @@ class DockerTestbed(ContainerFaults, BusPorts):
     The master is the compose project's ``master`` service under a project name of its
     own, its ports published on free 127.0.0.1 ports; minions are containers on the
     project's network. Everything it makes carries the session label, so ``close()``
-    (and ``make clean``) find it again.
+    (and ``make clean ALL=1``) find it again.
     """
 
     backend = "docker"
@@ -505,7 +505,7 @@ def _sweep(client: Any, label: str) -> dict[str, int]:
 
 
 def clean() -> dict[str, int]:
-    """Remove every saltsim session's containers, networks and volumes (``make clean``)."""
+    """Remove every saltsim session's containers, networks and volumes (``make clean ALL=1``)."""
     client = engine()
     try:
         return _sweep(client, SESSION_LABEL)

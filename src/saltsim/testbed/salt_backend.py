@@ -15,7 +15,7 @@ for a CLI tool), as the docker backend's bus does. The testbed is ready when a p
 fired by the host came back through Salt's bus.
 
 Containers, the network and the master's volume carry the session label: ``close()``
-removes the session's, ``make clean`` every session's.
+removes the session's, ``make clean ALL=1`` every session's.
 """
 
 from __future__ import annotations
