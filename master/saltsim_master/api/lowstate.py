@@ -149,13 +149,13 @@ class Lowstate:
         return {"jid": published["jid"], "minions": published["minions"]}
 
     async def local(self, chunk: dict[str, Any], user: str) -> dict[str, Any]:
-        """``{minion_id: return}``; a targeted minion that did not answer in time is
-        ``False``, as in Salt's ``LocalClient.cmd``."""
+        """Salt's ``LocalClient.cmd`` answer in the master's dialect: ``{minion_id: return}``
+        and, for a targeted minion that did not answer in time or a listed id with no key,
+        the line ``salt`` prints (3008.3), or ``False`` for a silent one (3006.29)."""
         load = {**self._job_load(chunk, user), "timeout": chunk.get("timeout")}
         try:
             reply = await self.commands.dispatch("local", load)
         except _REFUSED as exc:
             raise BadRequest(f"local {chunk['fun']}: {exc}") from None
-        answered: dict[str, Any] = reply["return"]
-        silent = {m: False for m in reply.get("minions", []) if m not in answered}
-        return {**answered, **silent}
+        answer: dict[str, Any] = reply["client_return"]
+        return answer
