@@ -75,6 +75,10 @@ def minion_pki(bed: LocalTestbed) -> Path:
     return bed.workdir / "minions" / "ev1" / "pki"
 
 
+def _sigint_as_from_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Tool:
     """A command in the background; its stdout and stderr read line by line, with deadlines."""
 
@@ -86,6 +90,10 @@ class Tool:
             stdin=subprocess.DEVNULL,
             text=True,
             env={**os.environ, **(env or {})},
+            # as from a terminal: a shell without job control (`cmd &` in a script, a CI
+            # runner) or an xdist worker hands its children SIGINT ignored, and Ctrl-C could
+            # not be tested
+            preexec_fn=_sigint_as_from_a_terminal,
         )
         self.out: list[str] = []
         self.err: list[str] = []

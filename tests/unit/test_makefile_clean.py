@@ -24,7 +24,7 @@ def _dry_run(*words: str) -> list[str]:
 
 def test_clean_removes_the_caches_and_says_what_it_keeps() -> None:
     lines = _dry_run()
-    assert "rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis" in lines
+    assert "rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis site" in lines
     assert not [line for line in lines if "results" in line and line.startswith("rm ")]
     assert not [line for line in lines if "saltsim clean" in line]
     assert any(line.startswith('echo "kept: results/') and "ALL=1" in line for line in lines)
