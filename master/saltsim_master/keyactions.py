@@ -14,24 +14,14 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Protocol
 
-from saltsim_master.config import MasterConfig
-from saltsim_master.keys import KeyStore
+from saltsim_master.context import KeyedCore
 from saltsim_master.registry import Registry
-from saltsim_master.sessions import Sessions
 
 __all__ = ["KeyActions", "KeyContext"]
 
 
-class KeyContext(Protocol):
-    """What key actions need of the core."""
-
-    @property
-    def config(self) -> MasterConfig: ...
-    @property
-    def keys(self) -> KeyStore: ...
-    @property
-    def sessions(self) -> Sessions: ...
-    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
+class KeyContext(KeyedCore, Protocol):
+    """What key actions need of the core: the keyed core (settings, keys, sessions, fire)."""
 
 
 class KeyActions:

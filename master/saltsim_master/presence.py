@@ -8,26 +8,16 @@ A minion is connected while its session is confirmed, open and heard from within
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-from saltsim_master.config import MasterConfig
-from saltsim_master.keys import KeyStore
+from saltsim_master.context import KeyedCore
 from saltsim_master.registry import Registry
-from saltsim_master.sessions import Sessions
 
 __all__ = ["Presence", "PresenceContext"]
 
 
-class PresenceContext(Protocol):
-    """What presence needs of the core."""
-
-    @property
-    def config(self) -> MasterConfig: ...
-    @property
-    def keys(self) -> KeyStore: ...
-    @property
-    def sessions(self) -> Sessions: ...
-    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
+class PresenceContext(KeyedCore, Protocol):
+    """What presence needs of the core: the keyed core (settings, keys, sessions, fire)."""
 
 
 class Presence:

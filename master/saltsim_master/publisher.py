@@ -21,11 +21,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from saltsim.targeting import check_target, match_target
-from saltsim_master.config import MasterConfig
+from saltsim_master.context import KeyedCore
 from saltsim_master.jobs import Job, JobCache
-from saltsim_master.keys import KeyStore
 from saltsim_master.registry import Registry
-from saltsim_master.sessions import Sessions
 
 __all__ = ["NOT_CONNECTED", "Grains", "JobPublisher", "PublishContext", "no_response"]
 
@@ -53,18 +51,11 @@ def _listed(tgt: Any, tgt_type: str) -> list[str]:
     return [i for w in words if w.startswith("L@") for i in w[2:].split(",") if i]
 
 
-class PublishContext(Protocol):
-    """What publishing needs of the core."""
+class PublishContext(KeyedCore, Protocol):
+    """What publishing needs of the core: the keyed core, jids and the publish socket."""
 
     @property
-    def config(self) -> MasterConfig: ...
-    @property
-    def keys(self) -> KeyStore: ...
-    @property
-    def sessions(self) -> Sessions: ...
-    @property
     def make_jid(self) -> Callable[[], str]: ...
-    def fire(self, tag: str, data: dict[str, Any]) -> None: ...
     def publish(self, load: dict[str, Any]) -> None: ...
 
 
